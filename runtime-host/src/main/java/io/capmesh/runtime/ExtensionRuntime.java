@@ -1,0 +1,424 @@
+package io.capmesh.runtime;
+
+import io.capmesh.extension.api.CapabilityException;
+import io.capmesh.extension.api.Extension;
+import io.capmesh.extension.api.Invocation;
+import io.capmesh.runtime.loader.ExtensionClassLoader;
+import io.capmesh.runtime.loader.ExtensionLoader;
+import io.capmesh.runtime.loader.LoadedExtension;
+import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.reclaim.Reclaimer;
+import io.capmesh.runtime.reclaim.Reclamation;
+import io.capmesh.runtime.store.ExtensionStore;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.util.MutableHandlerRegistry;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The engine of a runtime: deploys, swaps and unloads extensions and routes calls to the current version of
+ * each capability.
+ *
+ * <p>Deploy: package reader, loader (classloader, instance, warm-up), store (persist), then one atomic publish
+ * and the typed services mounted; the deploy is acknowledged only after all of it. Invoke: look up the
+ * capability, pin that version for the call, run it, unpin; lock-free. Unload: unpublish, drain the pinned
+ * calls, close, and verify that the classloader was collected. Swap: the new version is built and warmed
+ * completely, then published in one step, then the old one is unloaded. Control operations are serialized;
+ * calls never wait for them.
+ *
+ * <p>Expected failures are {@link Problem}s, thrown as {@link Problem.ProblemException} and answered with
+ * their status.
+ */
+public final class ExtensionRuntime implements AutoCloseable {
+
+    /** What one call returned and which version answered it. */
+    public record Invoked(byte[] payload, String extensionId, String version) {
+    }
+
+    /** A new version now serving, and what became of the one it replaced. */
+    public record Swapped(LoadedExtension current, Reclamation previous, long swapMicros) {
+    }
+
+    /** The published state: replaced as a whole, so a reader sees either all of a swap or none of it. */
+    private record Published(Map<String, LoadedExtension> byCapability, Map<String, LoadedExtension> byId) {
+        static final Published EMPTY = new Published(Map.of(), Map.of());
+    }
+
+    private static final int HISTORY_PER_ID = 16;
+
+    private final PackageReader reader;
+    private final ExtensionLoader loader;
+    private final ExtensionStore store;
+    private final Reclaimer reclaimer;
+    private final MutableHandlerRegistry services;
+    private final Duration drainTimeout;
+    private final Object control = new Object();
+    private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
+    private volatile Published published = Published.EMPTY;
+
+    public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
+                            MutableHandlerRegistry services, Duration drainTimeout) {
+        this.reader = reader;
+        this.loader = loader;
+        this.store = store;
+        this.reclaimer = reclaimer;
+        this.services = services;
+        this.drainTimeout = drainTimeout;
+    }
+
+    public PackageReader reader() {
+        return reader;
+    }
+
+    // ---- calls ------------------------------------------------------------------------------------------
+
+    public Invoked invoke(String capability, String method, byte[] payload, Map<String, String> attributes) {
+        if (capability.isEmpty() || method.isEmpty()) {
+            throw Problem.invalid("both capability and method are required, e.g. capability 'core.echo', "
+                    + "method 'echo'").toException();
+        }
+        LoadedExtension ext = pin(capability);
+        try {
+            if (!ext.methods(capability).contains(method)) {
+                throw Problem.notFound("capability " + capability + " has no method '" + method + "'; it has: "
+                        + String.join(", ", new TreeSet<>(ext.methods(capability)))).toException();
+            }
+            if (!ext.tryAcquirePermit()) {
+                throw Problem.exhausted(ext.manifest().coordinates() + " is already running its maximum of "
+                        + "concurrent calls; retry with backoff").toException();
+            }
+            try {
+                return new Invoked(call(ext, new Invocation(capability, method, payload, attributes)),
+                        ext.manifest().id(), ext.manifest().version());
+            } finally {
+                ext.releasePermit();
+            }
+        } finally {
+            ext.unpin();
+        }
+    }
+
+    /** The current version of the capability, pinned for one call. */
+    private LoadedExtension pin(String capability) {
+        for (;;) {
+            LoadedExtension ext = published.byCapability().get(capability);
+            if (ext == null) {
+                throw Problem.notFound("no capability '" + capability + "' in this runtime; it serves: "
+                        + String.join(", ", new TreeSet<>(published.byCapability().keySet()))).toException();
+            }
+            if (ext.tryPin()) {
+                return ext;
+            }
+            // retired between the lookup and the pin: its successor is already published
+        }
+    }
+
+    private static byte[] call(LoadedExtension ext, Invocation invocation) {
+        LoadedExtension.Live live = ext.live();
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(live.loader());
+        boolean failed = true;
+        try {
+            byte[] result = live.instance().invoke(invocation);
+            failed = false;
+            return result == null ? new byte[0] : result;
+        } catch (CapabilityException e) {
+            throw new Problem(Status.Code.valueOf(e.reason().name()), e.getMessage()).toException();
+        } catch (InterruptedException e) {
+            thread.interrupt();
+            throw new Problem(Status.Code.CANCELLED, ext.manifest().coordinates() + " was interrupted")
+                    .toException();
+        } catch (Exception | LinkageError | StackOverflowError e) {
+            throw new Problem(Status.Code.INTERNAL, ext.manifest().coordinates() + " failed on "
+                    + invocation.capability() + "/" + invocation.method() + ": " + e).toException();
+        } finally {
+            ext.recordCall(failed);
+            thread.setContextClassLoader(previous);
+        }
+    }
+
+    // ---- control ----------------------------------------------------------------------------------------
+
+    /** Loads a new extension; its id must not be loaded yet (replace a loaded one with {@link #swap}). */
+    public LoadedExtension deploy(ExtensionPackage pkg) {
+        synchronized (control) {
+            checkDeployable(pkg, null);
+        }
+        LoadedExtension ext = loader.load(pkg);
+        try {
+            synchronized (control) {
+                checkDeployable(pkg, null);
+                persist(ext);
+                publish(ext, null);
+            }
+            return ext;
+        } catch (RuntimeException e) {
+            discard(ext);
+            throw e;
+        }
+    }
+
+    /** Builds and warms the new version, publishes it in place of the current one, then unloads that. */
+    public Swapped swap(ExtensionPackage pkg) {
+        long start = System.nanoTime();
+        LoadedExtension old;
+        synchronized (control) {
+            old = published.byId().get(pkg.manifest().id());
+            if (old == null) {
+                throw Problem.notFound(pkg.manifest().id() + " is not loaded, so there is nothing to swap; "
+                        + "use Deploy").toException();
+            }
+            checkDeployable(pkg, old);
+        }
+        LoadedExtension ext = loader.load(pkg);
+        long swapMicros;
+        try {
+            synchronized (control) {
+                if (published.byId().get(pkg.manifest().id()) != old) {
+                    throw Problem.precondition(pkg.manifest().id() + " changed while " + pkg.manifest().version()
+                            + " was loading; look at ListExtensions and try again").toException();
+                }
+                checkDeployable(pkg, old);
+                ext.addToCounts(old.invocations(), old.failures());
+                persist(ext);
+                publish(ext, old);
+                swapMicros = (System.nanoTime() - start) / 1_000;
+            }
+        } catch (RuntimeException e) {
+            discard(ext);
+            throw e;
+        }
+        return new Swapped(ext, finish(old, drainTimeout, System.nanoTime()), swapMicros);
+    }
+
+    /**
+     * Unpublishes an extension, drains its calls, closes it and verifies its classloader was collected.
+     *
+     * @param version the version expected to be loaded, or empty for whichever is
+     */
+    public Reclamation unload(String id, String version, Duration drain) {
+        long start = System.nanoTime();
+        LoadedExtension ext;
+        synchronized (control) {
+            ext = published.byId().get(id);
+            if (ext == null) {
+                throw Problem.notFound("extension " + id + " is not loaded; loaded: "
+                        + String.join(", ", new TreeSet<>(published.byId().keySet()))).toException();
+            }
+            if (!version.isEmpty() && !version.equals(ext.manifest().version())) {
+                throw Problem.notFound(id + " " + version + " is not loaded; " + ext.manifest().coordinates()
+                        + " is").toException();
+            }
+            store.remove(id);
+            publish(null, ext);
+        }
+        return finish(ext, drain.isZero() ? drainTimeout : drain, start);
+    }
+
+    /** Loads what the store holds; returns the problems of those that no longer load. */
+    public List<Problem> restore() {
+        return store.all().stream().map(stored -> {
+            try {
+                ExtensionPackage pkg = reader.read(new ByteArrayInputStream(stored.jar()),
+                        stored.manifest().coordinates(), stored.sha256());
+                LoadedExtension ext = loader.load(pkg);
+                ext.addToCounts(stored.invocations(), stored.failures());
+                synchronized (control) {
+                    checkDeployable(pkg, null);
+                    publish(ext, null);
+                }
+                return null;
+            } catch (Problem.ProblemException e) {
+                return new Problem(e.problem().code(), "stored " + stored.manifest().coordinates()
+                        + " was not restored: " + e.problem().message());
+            } catch (IOException e) {
+                return Problem.precondition("stored " + stored.manifest().coordinates() + " was not restored: " + e);
+            }
+        }).filter(p -> p != null).toList();
+    }
+
+    /** Writes each loaded extension's call counts to the store. */
+    public void saveCounts() {
+        for (LoadedExtension ext : published.byId().values()) {
+            store.setCounts(ext.manifest().id(), ext.invocations(), ext.failures());
+        }
+    }
+
+    public List<LoadedExtension> extensions() {
+        return published.byId().values().stream()
+                .sorted(java.util.Comparator.comparing(e -> e.manifest().id())).toList();
+    }
+
+    public Optional<LoadedExtension> extension(String id) {
+        return Optional.ofNullable(published.byId().get(id));
+    }
+
+    /** The unloaded versions of an extension, newest first, and what became of their classloaders. */
+    public List<Reclamation> unloaded(String id) {
+        Deque<Reclamation> past = history.get(id);
+        if (past == null) {
+            return List.of();
+        }
+        synchronized (past) {
+            return List.copyOf(past);
+        }
+    }
+
+    private void checkDeployable(ExtensionPackage pkg, LoadedExtension replacing) {
+        String id = pkg.manifest().id();
+        LoadedExtension current = published.byId().get(id);
+        if (current != null && current != replacing) {
+            if (current.manifest().version().equals(pkg.manifest().version())) {
+                throw Problem.exists(current.manifest().coordinates() + " is already loaded").toException();
+            }
+            throw Problem.precondition(current.manifest().coordinates() + " is loaded; use Swap to replace it with "
+                    + pkg.manifest().version()).toException();
+        }
+        if (replacing != null && replacing.manifest().version().equals(pkg.manifest().version())) {
+            throw Problem.exists(replacing.manifest().coordinates() + " is already the loaded version; give the "
+                    + "new build a new version").toException();
+        }
+        for (var capability : pkg.manifest().capabilities()) {
+            LoadedExtension provider = published.byCapability().get(capability.name());
+            if (provider != null && !provider.manifest().id().equals(id)) {
+                throw Problem.precondition("capability " + capability.name() + " is already provided by "
+                        + provider.manifest().coordinates() + "; unload it first").toException();
+            }
+        }
+    }
+
+    private void persist(LoadedExtension ext) {
+        ExtensionPackage pkg = ext.pkg();
+        try {
+            store.put(new ExtensionStore.StoredExtension(pkg.manifest(), pkg.sha256(), Files.readAllBytes(pkg.jar()),
+                    ext.deployedAt(), ext.invocations(), ext.failures()));
+        } catch (IOException | IllegalStateException e) {
+            throw new Problem(Status.Code.UNAVAILABLE, "could not persist " + pkg.manifest().coordinates()
+                    + ", so it was not deployed: " + e.getMessage()).toException();
+        }
+    }
+
+    /** Replaces {@code old} by {@code ext} (either may be null) in one write, and (un)mounts typed services. */
+    private void publish(LoadedExtension ext, LoadedExtension old) {
+        Map<String, LoadedExtension> byCapability = new HashMap<>(published.byCapability());
+        Map<String, LoadedExtension> byId = new HashMap<>(published.byId());
+        if (old != null) {
+            byCapability.values().removeIf(e -> e == old);
+            byId.remove(old.manifest().id());
+        }
+        if (ext != null) {
+            ext.manifest().capabilities().forEach(c -> byCapability.put(c.name(), ext));
+            byId.put(ext.manifest().id(), ext);
+        }
+        published = new Published(Map.copyOf(byCapability), Map.copyOf(byId));
+        // addService replaces a service of the same name atomically, so a typed service never disappears
+        // during a swap; only services the new version no longer has are removed.
+        List<ServerServiceDefinition> added = ext == null ? List.of() : ext.live().services();
+        added.forEach(services::addService);
+        if (old != null) {
+            var keep = added.stream().map(s -> s.getServiceDescriptor().getName()).collect(Collectors.toSet());
+            for (ServerServiceDefinition s : old.live().services()) {
+                if (!keep.contains(s.getServiceDescriptor().getName())) {
+                    services.removeService(s);
+                }
+            }
+        }
+    }
+
+    /** Drains, closes and reclaims a version that is no longer published. */
+    private Reclamation finish(LoadedExtension ext, Duration drain, long startNanos) {
+        ext.retire();
+        boolean drained;
+        try {
+            drained = ext.awaitDrained(drain.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            drained = false;
+        }
+        int stuck = ext.inFlight();
+        String closeError = closeInstance(ext);
+        Reclamation reclamation = reclaimer.reclaim(detachLoader(ext), startNanos);
+        if (!drained || closeError != null) {
+            List<String> causes = new java.util.ArrayList<>();
+            if (!drained) {
+                causes.add(stuck + " call(s) still running after the drain timeout of " + drain.toMillis() + " ms");
+            }
+            if (closeError != null) {
+                causes.add(closeError);
+            }
+            causes.addAll(reclamation.causes());
+            reclamation = new Reclamation(reclamation.coordinates(), reclamation.state(), reclamation.millis(),
+                    reclamation.state() == Reclamation.State.LEAKED ? causes : List.of(), reclamation.cleaned());
+        }
+        Deque<Reclamation> past = history.computeIfAbsent(ext.manifest().id(), id -> new ArrayDeque<>());
+        synchronized (past) {
+            past.addFirst(reclamation);
+            while (past.size() > HISTORY_PER_ID) {
+                past.removeLast();
+            }
+        }
+        return reclamation;
+    }
+
+    /** Calls the extension's close; returns what went wrong, if anything. */
+    private static String closeInstance(LoadedExtension ext) {
+        LoadedExtension.Live live = ext.live();
+        Extension instance = live.instance();
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(live.loader());
+        try {
+            instance.close();
+            return null;
+        } catch (Exception | LinkageError e) {
+            return "close() failed: " + e;
+        } finally {
+            thread.setContextClassLoader(previous);
+        }
+    }
+
+    /** Hands over the loader; afterwards nothing in {@code ext} refers to extension classes. */
+    private static ExtensionClassLoader detachLoader(LoadedExtension ext) {
+        return ext.detach().loader();
+    }
+
+    /** Throws away a version that was loaded but never published. */
+    private void discard(LoadedExtension ext) {
+        ext.retire();
+        closeInstance(ext);
+        reclaimer.reclaim(detachLoader(ext), System.nanoTime());
+    }
+
+    /** Unloads everything (without waiting for collection); the store keeps it for the next start. */
+    @Override
+    public void close() {
+        saveCounts();
+        synchronized (control) {
+            for (LoadedExtension ext : published.byId().values()) {
+                publish(null, ext);
+                ext.retire();
+                closeInstance(ext);
+                try {
+                    ext.detach().loader().close();
+                } catch (IOException ignored) {
+                    // shutting down
+                }
+            }
+        }
+    }
+}

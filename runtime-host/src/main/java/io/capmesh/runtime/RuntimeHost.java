@@ -1,0 +1,98 @@
+package io.capmesh.runtime;
+
+import io.capmesh.runtime.grpc.RuntimeGrpcService;
+import io.capmesh.runtime.loader.ExtensionLoader;
+import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.reclaim.LeakInspector;
+import io.capmesh.runtime.reclaim.Reclaimer;
+import io.capmesh.runtime.reclaim.RenewableExecutor;
+import io.capmesh.runtime.store.SqliteExtensionStore;
+import io.grpc.ServerBuilder;
+import io.grpc.util.MutableHandlerRegistry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Everything a runtime service embeds, assembled: the engine, its store, the pool that runs extension code,
+ * and the gRPC endpoint. {@link #configure} puts it on a gRPC server; {@link #start} restores what the store
+ * holds and loads the bundled extensions.
+ */
+public final class RuntimeHost implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(RuntimeHost.class.getName());
+
+    private final RuntimeSettings settings;
+    private final RenewableExecutor callExecutor = new RenewableExecutor("capmesh-call");
+    private final ScheduledThreadPoolExecutor timers;
+    private final MutableHandlerRegistry extensionServices = new MutableHandlerRegistry();
+    private final SqliteExtensionStore store;
+    private final ExtensionRuntime runtime;
+    private final RuntimeGrpcService endpoint;
+
+    public RuntimeHost(RuntimeSettings settings) {
+        this.settings = settings;
+        this.timers = new ScheduledThreadPoolExecutor(1, task -> {
+            Thread thread = new Thread(task, "capmesh-deadlines");
+            thread.setDaemon(true);
+            return thread;
+        });
+        timers.setRemoveOnCancelPolicy(true); // a finished call's timer must not linger holding its thread
+        this.store = new SqliteExtensionStore(settings.dataDirectory().resolve("extensions.db"));
+        PackageReader reader = new PackageReader(settings.dataDirectory().resolve("jars"), settings.packageLimits());
+        ExtensionLoader loader = new ExtensionLoader(RuntimeHost.class.getClassLoader(), settings.tierPackages(),
+                settings.settings(), settings.maxConcurrentCalls(), Clock.systemUTC());
+        Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
+        this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
+                settings.drainTimeout());
+        this.endpoint = new RuntimeGrpcService(runtime, timers, settings.maxCallTime());
+    }
+
+    public ExtensionRuntime runtime() {
+        return runtime;
+    }
+
+    /** Puts the runtime on a server: its endpoint, the extensions' typed services, its thread pool and limits. */
+    public <T extends ServerBuilder<T>> T configure(T builder) {
+        return builder.executor(callExecutor)
+                .fallbackHandlerRegistry(extensionServices)
+                .maxInboundMessageSize(settings.maxPayloadBytes())
+                .addService(endpoint);
+    }
+
+    /**
+     * Restores the stored extensions, then deploys each bundled package whose id is not loaded yet (a stored
+     * version wins: it is what an operator deployed or swapped in last).
+     */
+    public void start(List<ExtensionPackage> bundled) {
+        runtime.restore().forEach(problem -> LOG.log(Level.WARNING, problem.message()));
+        for (ExtensionPackage pkg : bundled) {
+            if (runtime.extension(pkg.manifest().id()).isEmpty()) {
+                try {
+                    runtime.deploy(pkg);
+                } catch (Problem.ProblemException e) {
+                    LOG.log(Level.ERROR, "bundled " + pkg.manifest().coordinates() + " did not load: " + e.getMessage());
+                }
+            }
+        }
+        timers.scheduleWithFixedDelay(runtime::saveCounts, 10, 10, TimeUnit.SECONDS);
+    }
+
+    /** Reads a bundled package from the class path of the service. */
+    public ExtensionPackage bundled(String name, InputStream jar) throws IOException {
+        return runtime.reader().read(jar, name, null);
+    }
+
+    @Override
+    public void close() {
+        timers.shutdownNow();
+        runtime.close();
+        store.close();
+        callExecutor.shutdown();
+    }
+}

@@ -1,0 +1,58 @@
+package io.capmesh.runtime.grpc;
+
+import com.google.protobuf.Timestamp;
+import io.capmesh.proto.v1.Capability;
+import io.capmesh.proto.v1.Dependency;
+import io.capmesh.proto.v1.ExtensionInfo;
+import io.capmesh.proto.v1.ExtensionManifest;
+import io.capmesh.proto.v1.Isolation;
+import io.capmesh.proto.v1.Reclamation;
+import io.capmesh.proto.v1.UnloadResponse;
+import io.capmesh.runtime.loader.LoadedExtension;
+import java.util.TreeSet;
+
+/** The protobuf views of the runtime's records. */
+final class ProtoViews {
+
+    private ProtoViews() {
+    }
+
+    static ExtensionInfo info(LoadedExtension ext) {
+        return ExtensionInfo.newBuilder()
+                .setManifest(manifest(ext.manifest()))
+                .setSha256(ext.pkg().sha256())
+                .setSizeBytes(ext.pkg().size())
+                .setDeployedAt(Timestamp.newBuilder().setSeconds(ext.deployedAt().getEpochSecond())
+                        .setNanos(ext.deployedAt().getNano()))
+                .setInvocations(ext.invocations())
+                .setFailures(ext.failures())
+                .addAllServices(ext.serviceNames())
+                .build();
+    }
+
+    static ExtensionManifest manifest(io.capmesh.runtime.pkg.ExtensionManifest m) {
+        ExtensionManifest.Builder b = ExtensionManifest.newBuilder()
+                .setId(m.id()).setVersion(m.version()).setEntryClass(m.entryClass())
+                .setIsolation(m.isolation().equals("process") ? Isolation.ISOLATION_PROCESS
+                        : Isolation.ISOLATION_IN_PROCESS);
+        m.capabilities().forEach(c -> b.addCapabilities(Capability.newBuilder().setName(c.name())
+                .setVersion(c.version()).addAllMethods(new TreeSet<>(c.methods()))));
+        m.dependencies().forEach(d -> b.addDependencies(Dependency.newBuilder().setCapability(d.capability())
+                .setVersionRange(d.versionRange() == null ? "" : d.versionRange())));
+        return b.build();
+    }
+
+    static UnloadResponse unloaded(io.capmesh.runtime.reclaim.Reclamation r) {
+        int at = r.coordinates().lastIndexOf('@');
+        return UnloadResponse.newBuilder()
+                .setExtensionId(r.coordinates().substring(0, at))
+                .setVersion(r.coordinates().substring(at + 1))
+                .setReclamation(Reclamation.newBuilder()
+                        .setState(r.state() == io.capmesh.runtime.reclaim.Reclamation.State.COLLECTED
+                                ? Reclamation.State.COLLECTED : Reclamation.State.LEAKED)
+                        .setElapsedMillis(r.millis())
+                        .addAllCauses(r.causes())
+                        .addAllCleaned(r.cleaned()))
+                .build();
+    }
+}

@@ -1,0 +1,264 @@
+package io.capmesh.runtime.grpc;
+
+import com.google.protobuf.ByteString;
+import io.capmesh.proto.v1.DeployHeader;
+import io.capmesh.proto.v1.DeployRequest;
+import io.capmesh.proto.v1.DeployResponse;
+import io.capmesh.proto.v1.DescribeRequest;
+import io.capmesh.proto.v1.DescribeResponse;
+import io.capmesh.proto.v1.InvokeRequest;
+import io.capmesh.proto.v1.InvokeResponse;
+import io.capmesh.proto.v1.ListExtensionsRequest;
+import io.capmesh.proto.v1.ListExtensionsResponse;
+import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.capmesh.proto.v1.SwapResponse;
+import io.capmesh.proto.v1.UnloadRequest;
+import io.capmesh.proto.v1.UnloadResponse;
+import io.capmesh.runtime.ExtensionRuntime;
+import io.capmesh.runtime.Problem;
+import io.capmesh.runtime.loader.LoadedExtension;
+import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/** The runtime's gRPC endpoint: {@code capmesh.v1.RuntimeService} over an {@link ExtensionRuntime}. */
+public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceImplBase {
+
+    private final ExtensionRuntime runtime;
+    private final ScheduledExecutorService deadlines;
+    private final long maxCallNanos;
+
+    /**
+     * @param deadlines   runs the deadline timers (one thread is plenty)
+     * @param maxCallTime the longest any call may run, whatever deadline the caller set
+     */
+    public RuntimeGrpcService(ExtensionRuntime runtime, ScheduledExecutorService deadlines, Duration maxCallTime) {
+        this.runtime = runtime;
+        this.deadlines = deadlines;
+        this.maxCallNanos = maxCallTime.toNanos();
+    }
+
+    @Override
+    public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> observer) {
+        CallDeadline<InvokeResponse> call = new CallDeadline<>(observer, budgetNanos(), deadlines,
+                request.getCapability() + "/" + request.getMethod());
+        try {
+            call.succeed(toResponse(invokeOnce(request)));
+        } catch (Problem.ProblemException e) {
+            call.fail(e.problem().toStatus());
+        } catch (RuntimeException e) {
+            call.fail(Status.INTERNAL.withDescription("the runtime failed on " + request.getCapability() + "/"
+                    + request.getMethod() + ": " + e));
+        }
+    }
+
+    @Override
+    public StreamObserver<InvokeRequest> invokeStream(StreamObserver<InvokeResponse> observer) {
+        return new StreamObserver<>() {
+            private boolean failed;
+
+            @Override
+            public void onNext(InvokeRequest request) {
+                if (failed) {
+                    return;
+                }
+                try {
+                    observer.onNext(toResponse(invokeOnce(request)));
+                } catch (Problem.ProblemException e) {
+                    failed = true;
+                    observer.onError(e.problem().toStatus().asRuntimeException());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                // the caller went away; nothing to answer
+            }
+
+            @Override
+            public void onCompleted() {
+                if (!failed) {
+                    observer.onCompleted();
+                }
+            }
+        };
+    }
+
+    private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request) {
+        return runtime.invoke(request.getCapability(), request.getMethod(), request.getPayload().toByteArray(),
+                request.getAttributesMap());
+    }
+
+    private static InvokeResponse toResponse(ExtensionRuntime.Invoked invoked) {
+        return InvokeResponse.newBuilder()
+                .setPayload(ByteString.copyFrom(invoked.payload()))
+                .setExtensionId(invoked.extensionId())
+                .setExtensionVersion(invoked.version())
+                .build();
+    }
+
+    private long budgetNanos() {
+        Deadline deadline = Context.current().getDeadline();
+        long callerNanos = deadline == null ? Long.MAX_VALUE : deadline.timeRemaining(TimeUnit.NANOSECONDS);
+        return Math.max(0, Math.min(callerNanos, maxCallNanos));
+    }
+
+    @Override
+    public StreamObserver<DeployRequest> deploy(StreamObserver<DeployResponse> observer) {
+        return new PackageUpload<>(observer, pkg -> {
+            LoadedExtension ext = runtime.deploy(pkg);
+            return DeployResponse.newBuilder().setExtension(ProtoViews.info(ext))
+                    .setLoadMicros(ext.loadMicros()).build();
+        });
+    }
+
+    @Override
+    public StreamObserver<DeployRequest> swap(StreamObserver<SwapResponse> observer) {
+        return new PackageUpload<>(observer, pkg -> {
+            ExtensionRuntime.Swapped swapped = runtime.swap(pkg);
+            return SwapResponse.newBuilder().setCurrent(ProtoViews.info(swapped.current()))
+                    .setPrevious(ProtoViews.unloaded(swapped.previous()))
+                    .setSwapMicros(swapped.swapMicros()).build();
+        });
+    }
+
+    @Override
+    public void unload(UnloadRequest request, StreamObserver<UnloadResponse> observer) {
+        if (request.getExtensionId().isEmpty()) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("extension_id is required").asRuntimeException());
+            return;
+        }
+        if (request.getDrainTimeoutMillis() < 0) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("drain_timeout_millis cannot be negative")
+                    .asRuntimeException());
+            return;
+        }
+        answer(observer, () -> ProtoViews.unloaded(runtime.unload(request.getExtensionId(), request.getVersion(),
+                Duration.ofMillis(request.getDrainTimeoutMillis()))));
+    }
+
+    @Override
+    public void listExtensions(ListExtensionsRequest request, StreamObserver<ListExtensionsResponse> observer) {
+        answer(observer, () -> ListExtensionsResponse.newBuilder()
+                .addAllExtensions(runtime.extensions().stream().map(ProtoViews::info).toList()).build());
+    }
+
+    @Override
+    public void describe(DescribeRequest request, StreamObserver<DescribeResponse> observer) {
+        answer(observer, () -> {
+            String id = request.getExtensionId();
+            var loaded = runtime.extension(id);
+            var unloaded = runtime.unloaded(id);
+            if (loaded.isEmpty() && unloaded.isEmpty()) {
+                throw Problem.notFound("extension " + id + " has never been loaded in this runtime").toException();
+            }
+            DescribeResponse.Builder b = DescribeResponse.newBuilder();
+            loaded.ifPresent(ext -> b.setExtension(ProtoViews.info(ext)));
+            unloaded.forEach(r -> b.addUnloaded(ProtoViews.unloaded(r)));
+            return b.build();
+        });
+    }
+
+    private static <T> void answer(StreamObserver<T> observer, java.util.function.Supplier<T> work) {
+        T response;
+        try {
+            response = work.get();
+        } catch (Problem.ProblemException e) {
+            observer.onError(e.problem().toStatus().asRuntimeException());
+            return;
+        } catch (RuntimeException e) {
+            observer.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            return;
+        }
+        observer.onNext(response);
+        observer.onCompleted();
+    }
+
+    /** Collects a package from a Deploy or Swap stream (header first, then chunks), then hands it on. */
+    private final class PackageUpload<R> implements StreamObserver<DeployRequest> {
+        private final StreamObserver<R> observer;
+        private final Function<ExtensionPackage, R> then;
+        private final ByteString.Output bytes = ByteString.newOutput();
+        private DeployHeader header;
+        private Status failure;
+
+        PackageUpload(StreamObserver<R> observer, Function<ExtensionPackage, R> then) {
+            this.observer = observer;
+            this.then = then;
+        }
+
+        @Override
+        public void onNext(DeployRequest request) {
+            if (failure != null) {
+                return;
+            }
+            if (header == null) {
+                if (!request.hasHeader()) {
+                    failure = Status.INVALID_ARGUMENT.withDescription("the first message must be the header");
+                    return;
+                }
+                header = request.getHeader();
+                append(header.getJar());
+            } else if (request.hasHeader()) {
+                failure = Status.INVALID_ARGUMENT.withDescription("only the first message may be a header");
+            } else {
+                append(request.getChunk());
+            }
+        }
+
+        private void append(ByteString chunk) {
+            long limit = runtime.reader().limits().maxPackageBytes();
+            if (bytes.size() + (long) chunk.size() > limit) {
+                failure = Status.RESOURCE_EXHAUSTED.withDescription("the package is larger than the limit of "
+                        + limit + " bytes");
+                return;
+            }
+            try {
+                chunk.writeTo(bytes);
+            } catch (IOException e) {
+                failure = Status.INTERNAL.withDescription(e.toString());
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            // the upload was abandoned; nothing was deployed
+        }
+
+        @Override
+        public void onCompleted() {
+            if (failure == null && header == null) {
+                failure = Status.INVALID_ARGUMENT.withDescription("no header was sent; send a DeployHeader with "
+                        + "a path or the jar's bytes");
+            }
+            if (failure == null && !header.getPath().isEmpty() && bytes.size() > 0) {
+                failure = Status.INVALID_ARGUMENT.withDescription("give either a path or the jar's bytes, not both");
+            }
+            if (failure != null) {
+                observer.onError(failure.asRuntimeException());
+                return;
+            }
+            answer(observer, () -> then.apply(read()));
+        }
+
+        private ExtensionPackage read() {
+            if (!header.getPath().isEmpty()) {
+                return runtime.reader().read(Path.of(header.getPath()));
+            }
+            try {
+                return runtime.reader().read(bytes.toByteString().newInput(), "uploaded package", header.getSha256());
+            } catch (IOException e) {
+                throw new Problem(Status.Code.UNAVAILABLE, "could not stage the package: " + e.getMessage())
+                        .toException();
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package io.capmesh.runtime.pkg;
+
+import java.nio.file.Path;
+
+/**
+ * A package that passed every check of the {@link PackageReader}: a readable jar within the limits, with a
+ * valid manifest and nothing that would end the runtime.
+ *
+ * @param manifest what it declares
+ * @param jar      the jar on the runtime's disk, named by its content hash
+ * @param sha256   hex digest of the jar's bytes
+ * @param size     the jar's size in bytes
+ */
+public record ExtensionPackage(ExtensionManifest manifest, Path jar, String sha256, long size) {
+}

@@ -1,0 +1,194 @@
+package io.capmesh.runtime.pkg;
+
+import io.capmesh.runtime.Problem;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
+
+/**
+ * The first owner of an incoming package: copies it to the runtime's disk within the size limit, hashes it,
+ * checks that it is a whole jar that expands within the limit, reads its manifest, and refuses code that would
+ * end the runtime's process. Sizes are counted from the bytes actually read and inflated, never from headers.
+ */
+public final class PackageReader {
+
+    /** Calls that would take the whole runtime down with the extension. */
+    private static final Set<ClassFileScanner.MethodRef> FORBIDDEN_CALLS = Set.of(
+            new ClassFileScanner.MethodRef("java/lang/System", "exit"),
+            new ClassFileScanner.MethodRef("java/lang/Runtime", "exit"),
+            new ClassFileScanner.MethodRef("java/lang/Runtime", "halt"));
+
+    /**
+     * @param maxPackageBytes  largest jar accepted
+     * @param maxExpandedBytes largest total size of its entries once inflated (against zip bombs)
+     * @param maxEntries       most entries in one jar
+     */
+    public record Limits(long maxPackageBytes, long maxExpandedBytes, int maxEntries) {
+        public static final Limits DEFAULT = new Limits(64L << 20, 256L << 20, 20_000);
+    }
+
+    private final Path jarDirectory;
+    private final Limits limits;
+
+    /** @param jarDirectory where accepted jars are kept, one file per content hash */
+    public PackageReader(Path jarDirectory, Limits limits) {
+        this.jarDirectory = jarDirectory;
+        this.limits = limits;
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    /** Reads a package from a path on this runtime's file system. */
+    public ExtensionPackage read(Path source) {
+        if (!Files.isRegularFile(source)) {
+            throw Problem.notFound("no package file at " + source).toException();
+        }
+        try (InputStream in = Files.newInputStream(source)) {
+            return read(in, source.getFileName().toString(), null);
+        } catch (IOException e) {
+            throw Problem.invalid("cannot read " + source + ": " + e.getMessage()).toException();
+        }
+    }
+
+    /**
+     * Reads a package from a stream.
+     *
+     * @param name           how to call it in messages (a file name or "uploaded package")
+     * @param expectedSha256 hex digest the bytes must have, or null
+     */
+    public ExtensionPackage read(InputStream in, String name, String expectedSha256) throws IOException {
+        Files.createDirectories(jarDirectory);
+        Path staged = Files.createTempFile(jarDirectory, "incoming-", ".jar");
+        try {
+            MessageDigest sha = sha256();
+            long size;
+            try (OutputStream out = new DigestOutputStream(Files.newOutputStream(staged), sha)) {
+                size = copyWithin(in, out, limits.maxPackageBytes(), name);
+            }
+            String digest = HexFormat.of().formatHex(sha.digest());
+            if (expectedSha256 != null && !expectedSha256.isBlank() && !expectedSha256.equalsIgnoreCase(digest)) {
+                throw Problem.invalid(name + ": sha256 is " + digest + " but the request said " + expectedSha256
+                        + "; the upload was altered or incomplete").toException();
+            }
+            ExtensionManifest manifest = inspect(staged, size, name);
+            Path jar = jarDirectory.resolve(digest + ".jar");
+            Files.move(staged, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return new ExtensionPackage(manifest, jar, digest, size);
+        } finally {
+            Files.deleteIfExists(staged);
+        }
+    }
+
+    private ExtensionManifest inspect(Path jar, long size, String name) throws IOException {
+        if (size == 0) {
+            throw Problem.invalid(name + " is empty; send the bytes of an extension jar").toException();
+        }
+        try (InputStream head = Files.newInputStream(jar)) {
+            byte[] magic = head.readNBytes(4);
+            if (magic.length < 4 || magic[0] != 'P' || magic[1] != 'K' || magic[2] != 3 || magic[3] != 4) {
+                throw Problem.invalid(name + " is not a jar (it does not start with a zip header)").toException();
+            }
+        }
+        byte[] manifestBytes = null;
+        List<String> forbidden = new ArrayList<>();
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            if (zip.size() > limits.maxEntries()) {
+                throw Problem.invalid(name + " has " + zip.size() + " entries; the limit is "
+                        + limits.maxEntries()).toException();
+            }
+            long expanded = 0;
+            byte[] buffer = new byte[64 * 1024];
+            Enumeration<? extends ZipEntry> entries = zip.entries();
+            while (entries.hasMoreElements()) {
+                ZipEntry entry = entries.nextElement();
+                if (entry.isDirectory()) {
+                    continue;
+                }
+                boolean keep = entry.getName().equals(ExtensionManifest.PATH) || entry.getName().endsWith(".class");
+                java.io.ByteArrayOutputStream kept = keep ? new java.io.ByteArrayOutputStream() : null;
+                try (InputStream in = zip.getInputStream(entry)) {
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        expanded += n;
+                        if (expanded > limits.maxExpandedBytes()) {
+                            throw Problem.invalid(name + " expands to more than " + limits.maxExpandedBytes()
+                                    + " bytes (at entry " + entry.getName() + "); refusing a possible zip bomb")
+                                    .toException();
+                        }
+                        if (kept != null) {
+                            kept.write(buffer, 0, n);
+                        }
+                    }
+                }
+                if (entry.getName().equals(ExtensionManifest.PATH)) {
+                    manifestBytes = kept.toByteArray();
+                } else if (kept != null) {
+                    forbiddenCalls(kept.toByteArray(), entry.getName(), forbidden);
+                }
+            }
+        } catch (ZipException | java.io.EOFException e) {
+            throw Problem.invalid(name + " is not a readable jar (" + e.getMessage()
+                    + "); it may be truncated or corrupt").toException();
+        }
+        if (manifestBytes == null) {
+            throw Problem.invalid(name + " has no " + ExtensionManifest.PATH
+                    + "; every extension declares its id, version, entry class and capabilities there").toException();
+        }
+        ExtensionManifest manifest = ManifestReader.read(manifestBytes, name);
+        if (!forbidden.isEmpty()) {
+            throw Problem.precondition(manifest.coordinates() + " in " + name + " would end the runtime's process: "
+                    + String.join(", ", forbidden) + ". Extensions loaded in-process must not exit the JVM; "
+                    + "throw a CapabilityException instead").toException();
+        }
+        return manifest;
+    }
+
+    private static void forbiddenCalls(byte[] classFile, String entry, List<String> found) {
+        try {
+            for (ClassFileScanner.MethodRef call : ClassFileScanner.scan(classFile).methods()) {
+                if (FORBIDDEN_CALLS.contains(call)) {
+                    found.add(call + " called in " + entry);
+                }
+            }
+        } catch (IOException notAClass) {
+            // a resource that merely ends in .class; the loader reports it if anything needs it
+        }
+    }
+
+    private static long copyWithin(InputStream in, OutputStream out, long max, String name) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        long total = 0;
+        for (int n; (n = in.read(buffer)) > 0; ) {
+            total += n;
+            if (total > max) {
+                throw Problem.exhausted(name + " is larger than the package limit of " + max + " bytes")
+                        .toException();
+            }
+            out.write(buffer, 0, n);
+        }
+        return total;
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+}

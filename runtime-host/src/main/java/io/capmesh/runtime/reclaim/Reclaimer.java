@@ -1,0 +1,83 @@
+package io.capmesh.runtime.reclaim;
+
+import io.capmesh.runtime.loader.ExtensionClassLoader;
+import java.io.IOException;
+import java.lang.ref.ReferenceQueue;
+import java.lang.ref.WeakReference;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Closes an extension's classloader and proves that the garbage collector reclaimed it.
+ *
+ * <p>After cleaning up what the extension left behind, it holds only a weak reference on a queue and nudges the
+ * collector with {@code System.gc()} a bounded number of times. Run with G1 and
+ * {@code -XX:+ExplicitGCInvokesConcurrent} so that each nudge is a concurrent cycle (which unloads classes)
+ * rather than a stop-the-world full collection. A loader still reachable when the window closes is reported
+ * as leaked, with the likely causes.
+ */
+public final class Reclaimer {
+
+    private static final long NUDGE_INTERVAL_MILLIS = 50;
+
+    private final LeakInspector inspector;
+    private final Duration window;
+
+    public Reclaimer(LeakInspector inspector, Duration window) {
+        this.inspector = inspector;
+        this.window = window;
+    }
+
+    /**
+     * Closes the loader and waits (at most the window) for it to be collected. The caller must hold no other
+     * reference to the loader or to anything it loaded.
+     *
+     * @param startNanos when the unload began, for the reported time
+     */
+    public Reclamation reclaim(ExtensionClassLoader loader, long startNanos) {
+        String coordinates = loader.extension();
+        List<String> cleaned = new ArrayList<>(inspector.cleanUp(loader));
+        try {
+            loader.close();
+        } catch (IOException e) {
+            cleaned.add("closing the jar failed: " + e.getMessage());
+        }
+        ReferenceQueue<ClassLoader> queue = new ReferenceQueue<>();
+        WeakReference<ClassLoader> ref = new WeakReference<>(loader, queue);
+        loader = null; // from here on only the weak reference may reach it
+        if (awaitCollection(ref, queue, startNanos)) {
+            return new Reclamation(coordinates, Reclamation.State.COLLECTED, elapsedMillis(startNanos), List.of(),
+                    cleaned);
+        }
+        List<String> causes = diagnose(ref);
+        return new Reclamation(coordinates, ref.refersTo(null) ? Reclamation.State.COLLECTED : Reclamation.State.LEAKED,
+                elapsedMillis(startNanos), ref.refersTo(null) ? List.of() : causes, cleaned);
+    }
+
+    private boolean awaitCollection(WeakReference<ClassLoader> ref, ReferenceQueue<ClassLoader> queue,
+                                    long startNanos) {
+        long deadline = startNanos + window.toNanos();
+        try {
+            while (System.nanoTime() < deadline) {
+                System.gc();
+                if (queue.remove(NUDGE_INTERVAL_MILLIS) != null || ref.refersTo(null)) {
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return ref.refersTo(null);
+    }
+
+    private List<String> diagnose(WeakReference<ClassLoader> ref) {
+        ClassLoader loader = ref.get();
+        return loader instanceof ExtensionClassLoader extensionLoader ? inspector.diagnose(extensionLoader) : List.of();
+    }
+
+    private static long elapsedMillis(long startNanos) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    }
+}
