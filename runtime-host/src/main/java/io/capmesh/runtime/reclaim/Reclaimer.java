@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * collector with {@code System.gc()} a bounded number of times. Run with G1 and
  * {@code -XX:+ExplicitGCInvokesConcurrent} so that each nudge is a concurrent cycle (which unloads classes)
  * rather than a stop-the-world full collection. A loader still reachable when the window closes is reported
- * as leaked, with the likely causes.
+ * as leaked, with the likely causes. The window starts once the calls have drained; the reported time runs
+ * from the start of the unload.
  */
 public final class Reclaimer {
 
@@ -47,7 +48,7 @@ public final class Reclaimer {
         ReferenceQueue<ClassLoader> queue = new ReferenceQueue<>();
         WeakReference<ClassLoader> ref = new WeakReference<>(loader, queue);
         loader = null; // from here on only the weak reference may reach it
-        if (awaitCollection(ref, queue, startNanos)) {
+        if (awaitCollection(ref, queue)) {
             return new Reclamation(coordinates, Reclamation.State.COLLECTED, elapsedMillis(startNanos), List.of(),
                     cleaned);
         }
@@ -56,9 +57,8 @@ public final class Reclaimer {
                 elapsedMillis(startNanos), ref.refersTo(null) ? List.of() : causes, cleaned);
     }
 
-    private boolean awaitCollection(WeakReference<ClassLoader> ref, ReferenceQueue<ClassLoader> queue,
-                                    long startNanos) {
-        long deadline = startNanos + window.toNanos();
+    private boolean awaitCollection(WeakReference<ClassLoader> ref, ReferenceQueue<ClassLoader> queue) {
+        long deadline = System.nanoTime() + window.toNanos();
         try {
             while (System.nanoTime() < deadline) {
                 System.gc();

@@ -2,17 +2,26 @@ package io.capmesh.extensions.echo;
 
 import io.capmesh.extension.api.CapabilityException;
 import io.capmesh.extension.api.Extension;
+import io.capmesh.extension.api.ExtensionContext;
 import io.capmesh.extension.api.Invocation;
 import java.nio.charset.StandardCharsets;
 
 /**
  * {@code core.echo}: {@code echo} returns the payload unchanged; {@code hold} waits for the number of
- * milliseconds given as its (decimal, UTF-8) payload, then returns the payload. {@code hold} keeps calls in
- * flight on purpose, to show that a swap lets them finish on the version they started on.
+ * milliseconds given as its (decimal, UTF-8) payload, then answers {@code "<version> <payload>"} with the version
+ * this instance was started as. {@code hold} keeps calls in flight on purpose, to show that a swap lets them
+ * finish on the version they started on.
  */
 public final class EchoExtension implements Extension {
 
     private static final long MAX_HOLD_MILLIS = 60_000;
+
+    private volatile String version = "unknown";
+
+    @Override
+    public void start(ExtensionContext context) {
+        version = context.version();
+    }
 
     @Override
     public byte[] invoke(Invocation invocation) throws InterruptedException {
@@ -20,7 +29,8 @@ public final class EchoExtension implements Extension {
             case "echo" -> invocation.payload();
             case "hold" -> {
                 Thread.sleep(holdMillis(invocation.payload()));
-                yield invocation.payload();
+                yield (version + " " + new String(invocation.payload(), StandardCharsets.UTF_8))
+                        .getBytes(StandardCharsets.UTF_8);
             }
             default -> throw CapabilityException.notFound("core.echo has no method " + invocation.method());
         };
