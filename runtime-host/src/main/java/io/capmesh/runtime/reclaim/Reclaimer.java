@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Reclaimer {
 
-    private static final long NUDGE_INTERVAL_MILLIS = 50;
+    private static final long NUDGE_INTERVAL_MILLIS = 20;
 
     private final LeakInspector inspector;
     private final Duration window;
