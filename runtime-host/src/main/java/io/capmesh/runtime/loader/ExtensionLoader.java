@@ -52,6 +52,10 @@ public final class ExtensionLoader {
     public LoadedExtension load(ExtensionPackage pkg) {
         long started = System.nanoTime();
         ExtensionManifest manifest = pkg.manifest();
+        if (manifest.isolation().equals("process")) {
+            throw Problem.precondition(manifest.coordinates() + " asks for process isolation, which this runtime "
+                    + "does not offer yet; deploy it with \"isolation\": \"in-process\"").toException();
+        }
         ExtensionClassLoader loader =
                 new ExtensionClassLoader(manifest.coordinates(), pkg.jar(), hostLoader, sharedPackages);
         Extension instance = null;
