@@ -235,7 +235,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         return store.all().stream().map(stored -> {
             try {
                 ExtensionPackage pkg = reader.read(new ByteArrayInputStream(stored.jar()),
-                        stored.manifest().coordinates(), stored.sha256());
+                        "stored " + stored.manifest().coordinates(), stored.sha256());
                 LoadedExtension ext = loader.load(pkg);
                 ext.addToCounts(stored.invocations(), stored.failures());
                 synchronized (control) {

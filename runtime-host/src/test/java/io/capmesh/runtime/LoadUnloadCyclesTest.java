@@ -30,8 +30,11 @@ class LoadUnloadCyclesTest {
             for (int i = 0; i < WARM_UP; i++) {
                 cycle(runtime, echo, i);
             }
+            // other tests in this JVM may have left leaked loaders behind on purpose: count relative to them
+            int loadersBefore = extensionLoadersInMetaspace().size();
             runtime.deploy(echo);
-            assertThat(extensionLoadersInMetaspace()).as("a loaded extension shows in the statistics").hasSize(1);
+            assertThat(extensionLoadersInMetaspace()).as("a loaded extension shows in the statistics")
+                    .hasSize(loadersBefore + 1);
             runtime.unload("core-echo");
             settle();
             long baselineClasses = classes.getLoadedClassCount();
@@ -51,7 +54,8 @@ class LoadUnloadCyclesTest {
             long classGrowth = classes.getLoadedClassCount() - baselineClasses;
             assertThat(classGrowth).as("growth of the loaded class count").isLessThan(CYCLES / 2);
             // The JVM's own account of metaspace per classloader: no extension loader is left holding any.
-            assertThat(extensionLoadersInMetaspace()).as("extension classloaders still in metaspace").isEmpty();
+            assertThat(extensionLoadersInMetaspace()).as("extension classloaders still in metaspace")
+                    .hasSize(loadersBefore);
             System.out.printf("after %d cycles: loaded classes %+d, metaspace %+d bytes in all%n", CYCLES,
                     classGrowth, metaspaceUsed() - baselineMetaspace);
         }

@@ -67,6 +67,12 @@ public final class TestRuntime implements AutoCloseable {
         return upload(jar, RuntimeServiceGrpc.newStub(channel)::deploy);
     }
 
+    /** Uploads one of the test extension jars under its file name. */
+    public DeployResponse deploy(String artifact) throws IOException {
+        return upload(DeployHeader.newBuilder().setFileName(artifact + ".jar").build(),
+                TestExtensions.bytes(artifact), RuntimeServiceGrpc.newStub(channel)::deploy);
+    }
+
     /** Deploys a jar the runtime reads from its own disk. */
     public DeployResponse deploy(Path jar) {
         return upload(DeployHeader.newBuilder().setPath(jar.toString()).build(), new byte[0],

@@ -254,7 +254,8 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
                 return runtime.reader().read(Path.of(header.getPath()));
             }
             try {
-                return runtime.reader().read(bytes.toByteString().newInput(), "uploaded package", header.getSha256());
+                String name = header.getFileName().isEmpty() ? "uploaded package" : header.getFileName();
+                return runtime.reader().read(bytes.toByteString().newInput(), name, header.getSha256());
             } catch (IOException e) {
                 throw new Problem(Status.Code.UNAVAILABLE, "could not stage the package: " + e.getMessage())
                         .toException();

@@ -78,7 +78,7 @@ public final class ExtensionLoader {
             throw e;
         } catch (Throwable e) {
             discard(instance, loader);
-            throw Problem.precondition(manifest.coordinates() + " (" + pkg.jar().getFileName()
+            throw Problem.precondition(manifest.coordinates() + " (" + pkg.source()
                     + ") failed to load: " + String.join(" <- ", errorChain(e))).toException();
         } finally {
             thread.setContextClassLoader(previous);
@@ -86,7 +86,7 @@ public final class ExtensionLoader {
     }
 
     private Class<?> entryClass(ExtensionClassLoader loader, ExtensionManifest manifest, ExtensionPackage pkg) {
-        String where = manifest.coordinates() + " (" + pkg.jar().getFileName() + ")";
+        String where = manifest.coordinates() + " (" + pkg.source() + ")";
         Class<?> entry;
         try {
             entry = Class.forName(manifest.entryClass(), false, loader);

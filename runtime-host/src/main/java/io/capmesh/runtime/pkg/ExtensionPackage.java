@@ -7,9 +7,10 @@ import java.nio.file.Path;
  * valid manifest and nothing that would end the runtime.
  *
  * @param manifest what it declares
+ * @param source   the name it arrived under (a file name), for messages
  * @param jar      the jar on the runtime's disk, named by its content hash
  * @param sha256   hex digest of the jar's bytes
  * @param size     the jar's size in bytes
  */
-public record ExtensionPackage(ExtensionManifest manifest, Path jar, String sha256, long size) {
+public record ExtensionPackage(ExtensionManifest manifest, String source, Path jar, String sha256, long size) {
 }

@@ -21,8 +21,8 @@ import java.util.zip.ZipFile;
 
 /**
  * The first owner of an incoming package: copies it to the runtime's disk within the size limit, hashes it,
- * checks that it is a whole jar that expands within the limit, reads its manifest, and refuses code that would
- * end the runtime's process. Sizes are counted from the bytes actually read and inflated, never from headers.
+ * checks that it is a whole jar that expands within the limit, reads its manifest, and refuses extension code
+ * that would end the runtime's process. Sizes are counted from the bytes actually read and inflated, never from headers.
  */
 public final class PackageReader {
 
@@ -89,7 +89,7 @@ public final class PackageReader {
             ExtensionManifest manifest = inspect(staged, size, name);
             Path jar = jarDirectory.resolve(digest + ".jar");
             Files.move(staged, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return new ExtensionPackage(manifest, jar, digest, size);
+            return new ExtensionPackage(manifest, name, jar, digest, size);
         } finally {
             Files.deleteIfExists(staged);
         }
@@ -106,7 +106,7 @@ public final class PackageReader {
             }
         }
         byte[] manifestBytes = null;
-        List<String> forbidden = new ArrayList<>();
+        java.util.Map<String, byte[]> classes = new java.util.HashMap<>();
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             if (zip.size() > limits.maxEntries()) {
                 throw Problem.invalid(name + " has " + zip.size() + " entries; the limit is "
@@ -121,6 +121,7 @@ public final class PackageReader {
                     continue;
                 }
                 boolean keep = entry.getName().equals(ExtensionManifest.PATH) || entry.getName().endsWith(".class");
+                // class bytes are kept only until the manifest says which of them are the extension's own
                 java.io.ByteArrayOutputStream kept = keep ? new java.io.ByteArrayOutputStream() : null;
                 try (InputStream in = zip.getInputStream(entry)) {
                     for (int n; (n = in.read(buffer)) > 0; ) {
@@ -138,7 +139,7 @@ public final class PackageReader {
                 if (entry.getName().equals(ExtensionManifest.PATH)) {
                     manifestBytes = kept.toByteArray();
                 } else if (kept != null) {
-                    forbiddenCalls(kept.toByteArray(), entry.getName(), forbidden);
+                    classes.put(entry.getName(), kept.toByteArray());
                 }
             }
         } catch (ZipException | java.io.EOFException e) {
@@ -150,12 +151,29 @@ public final class PackageReader {
                     + "; every extension declares its id, version, entry class and capabilities there").toException();
         }
         ExtensionManifest manifest = ManifestReader.read(manifestBytes, name);
+        List<String> forbidden = new ArrayList<>();
+        String ownPackage = ownPackage(manifest.entryClass());
+        classes.forEach((entry, bytes) -> {
+            if (entry.startsWith(ownPackage)) {
+                forbiddenCalls(bytes, entry, forbidden);
+            }
+        });
         if (!forbidden.isEmpty()) {
             throw Problem.precondition(manifest.coordinates() + " in " + name + " would end the runtime's process: "
                     + String.join(", ", forbidden) + ". Extensions loaded in-process must not exit the JVM; "
                     + "throw a CapabilityException instead").toException();
         }
         return manifest;
+    }
+
+    /**
+     * The extension's own code: the entry class's package and those below it. Bundled libraries are not
+     * checked: many carry exit paths they never take (Guava's exiting uncaught-exception handler, CLI mains),
+     * and only process isolation can truly contain a library that exits.
+     */
+    private static String ownPackage(String entryClass) {
+        int dot = entryClass.lastIndexOf('.');
+        return dot < 0 ? "" : entryClass.substring(0, dot + 1).replace('.', '/');
     }
 
     private static void forbiddenCalls(byte[] classFile, String entry, List<String> found) {

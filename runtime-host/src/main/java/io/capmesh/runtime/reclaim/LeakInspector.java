@@ -55,6 +55,7 @@ public final class LeakInspector {
                 thread.interrupt();
             }
         }
+        removeOwnThreadLocals(loader).forEach(value -> cleaned.add("removed " + value + " from this thread"));
         List<Thread> holders = new ArrayList<>();
         for (Map.Entry<Thread, List<String>> held : threadLocalsHeld(loader).entrySet()) {
             if (pool.owns(held.getKey())) {
@@ -184,6 +185,27 @@ public final class LeakInspector {
         }
     }
 
+    /** The calling thread owns its thread-local map, so it may simply remove the loader's entries itself. */
+    private static List<String> removeOwnThreadLocals(ClassLoader loader) {
+        List<String> removed = new ArrayList<>();
+        Object map = read(THREAD_LOCALS, Thread.currentThread());
+        Object[] table = map == null ? null : (Object[]) read(MAP_TABLE, map);
+        if (table == null) {
+            return removed;
+        }
+        for (Object entry : table.clone()) {
+            Object key = entry == null ? null : ((java.lang.ref.Reference<?>) entry).get();
+            if (key instanceof ThreadLocal<?> local) {
+                Object value = read(ENTRY_VALUE, entry);
+                if (belongs(key, loader) || belongs(value, loader)) {
+                    local.remove();
+                    removed.add("a thread-local " + describe(value));
+                }
+            }
+        }
+        return removed;
+    }
+
     /** Thread-local values (or keys) that belong to the loader, per thread. */
     private static Map<Thread, List<String>> threadLocalsHeld(ClassLoader loader) {
         Map<Thread, List<String>> held = new LinkedHashMap<>();
@@ -204,8 +226,8 @@ public final class LeakInspector {
                     Object key = ((java.lang.ref.Reference<?>) entry).get();
                     Object value = read(ENTRY_VALUE, entry);
                     if (belongs(key, loader) || belongs(value, loader)) {
-                        held.computeIfAbsent(thread, t -> new ArrayList<>()).add("a thread-local value of type "
-                                + (value == null ? "null" : value.getClass().getName()));
+                        held.computeIfAbsent(thread, t -> new ArrayList<>()).add("a thread-local "
+                                + describe(value));
                     }
                 }
             }
@@ -213,7 +235,17 @@ public final class LeakInspector {
         return held;
     }
 
+    private static String describe(Object value) {
+        if (value instanceof java.lang.ref.Reference<?> reference && reference.get() != null) {
+            return value.getClass().getSimpleName() + " to a " + reference.get().getClass().getName();
+        }
+        return value == null ? "key of the extension's type" : "value of type " + value.getClass().getName();
+    }
+
     private static boolean belongs(Object object, ClassLoader loader) {
+        if (object instanceof java.lang.ref.Reference<?> reference) {
+            object = reference.get(); // a soft or weak cache entry keeps its referent until memory runs short
+        }
         if (object == null) {
             return false;
         }
