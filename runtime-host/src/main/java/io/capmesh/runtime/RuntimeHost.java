@@ -57,12 +57,21 @@ public final class RuntimeHost implements AutoCloseable {
         return runtime;
     }
 
-    /** Puts the runtime on a server: its endpoint, the extensions' typed services, its thread pool and limits. */
+    /** The pool every call into extension code runs on; the gRPC server's executor. */
+    public RenewableExecutor callExecutor() {
+        return callExecutor;
+    }
+
+    /** The {@code capmesh.v1.RuntimeService} endpoint, to add to the server. */
+    public RuntimeGrpcService endpoint() {
+        return endpoint;
+    }
+
+    /** Gives a server the runtime's thread pool, its limits and the extensions' typed services. */
     public <T extends ServerBuilder<T>> T configure(T builder) {
         return builder.executor(callExecutor)
                 .fallbackHandlerRegistry(extensionServices)
-                .maxInboundMessageSize(settings.maxPayloadBytes())
-                .addService(endpoint);
+                .maxInboundMessageSize(settings.maxPayloadBytes());
     }
 
     /**

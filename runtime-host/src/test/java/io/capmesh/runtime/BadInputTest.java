@@ -1,5 +1,6 @@
 package io.capmesh.runtime;
 
+import io.capmesh.runtime.pkg.Repackager;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -123,7 +124,7 @@ class BadInputTest {
 
     @Test
     void aNewVersionThroughDeployInsteadOfSwap() throws Exception {
-        rejectsDeploy(TestExtensions.withVersion(echo, "1.0.0", "2.0.0"), Status.Code.FAILED_PRECONDITION,
+        rejectsDeploy(Repackager.withVersion(echo, "2.0.0"), Status.Code.FAILED_PRECONDITION,
                 "use Swap");
     }
 

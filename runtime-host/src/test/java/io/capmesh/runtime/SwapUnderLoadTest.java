@@ -1,5 +1,6 @@
 package io.capmesh.runtime;
 
+import io.capmesh.runtime.pkg.Repackager;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
@@ -61,7 +62,7 @@ class SwapUnderLoadTest {
                 }
             });
             traffic.start();
-            SwapResponse swapped = runtime.swap(TestExtensions.withVersion(v1, "1.0.0", "1.1.0"));
+            SwapResponse swapped = runtime.swap(Repackager.withVersion(v1, "1.1.0"));
             swapping.set(false);
             traffic.join();
 

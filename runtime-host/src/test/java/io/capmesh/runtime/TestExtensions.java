@@ -28,10 +28,6 @@ public final class TestExtensions {
         return Files.readAllBytes(jar(artifact));
     }
 
-    /** The same jar with its manifest's "version" (and every capability's) replaced: a new build of it. */
-    public static byte[] withVersion(byte[] jar, String from, String to) throws IOException {
-        return rewriteManifest(jar, manifest -> manifest.replace("\"" + from + "\"", "\"" + to + "\""));
-    }
 
     /** The same jar with its manifest rewritten. */
     public static byte[] rewriteManifest(byte[] jar, java.util.function.UnaryOperator<String> rewrite)

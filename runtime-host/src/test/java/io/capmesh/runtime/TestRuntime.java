@@ -2,7 +2,6 @@ package io.capmesh.runtime;
 
 import com.google.protobuf.ByteString;
 import io.capmesh.proto.v1.DeployHeader;
-import io.capmesh.proto.v1.DeployRequest;
 import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
@@ -10,24 +9,25 @@ import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
+import io.capmesh.runtime.client.PackageUpload;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
-import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 
 /** A runtime host on a real gRPC server on loopback, with a channel to it. */
 public final class TestRuntime implements AutoCloseable {
+
+    private static final Duration UPLOAD_TIMEOUT = Duration.ofSeconds(60);
 
     private final RuntimeHost host;
     private final Server server;
@@ -36,6 +36,7 @@ public final class TestRuntime implements AutoCloseable {
     public TestRuntime(RuntimeSettings settings) throws IOException {
         host = new RuntimeHost(settings);
         server = host.configure(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)))
+                .addService(host.endpoint())
                 .addService(new HealthStatusManager().getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .build().start();
@@ -64,61 +65,23 @@ public final class TestRuntime implements AutoCloseable {
     }
 
     public DeployResponse deploy(byte[] jar) {
-        return upload(jar, RuntimeServiceGrpc.newStub(channel)::deploy);
+        return PackageUpload.deploy(async(), DeployHeader.getDefaultInstance(), jar, UPLOAD_TIMEOUT);
     }
 
     /** Uploads one of the test extension jars under its file name. */
     public DeployResponse deploy(String artifact) throws IOException {
-        return upload(DeployHeader.newBuilder().setFileName(artifact + ".jar").build(),
-                TestExtensions.bytes(artifact), RuntimeServiceGrpc.newStub(channel)::deploy);
+        return PackageUpload.deploy(async(), DeployHeader.newBuilder().setFileName(artifact + ".jar").build(),
+                TestExtensions.bytes(artifact), UPLOAD_TIMEOUT);
     }
 
     /** Deploys a jar the runtime reads from its own disk. */
     public DeployResponse deploy(Path jar) {
-        return upload(DeployHeader.newBuilder().setPath(jar.toString()).build(), new byte[0],
-                RuntimeServiceGrpc.newStub(channel)::deploy);
+        return PackageUpload.deploy(async(), DeployHeader.newBuilder().setPath(jar.toString()).build(), new byte[0],
+                UPLOAD_TIMEOUT);
     }
 
     public SwapResponse swap(byte[] jar) {
-        return upload(jar, RuntimeServiceGrpc.newStub(channel)::swap);
-    }
-
-    /** Streams a jar in 64 KiB chunks after a header, as a client with a large package would. */
-    public <R> R upload(byte[] jar, Function<StreamObserver<R>, StreamObserver<DeployRequest>> call) {
-        return upload(DeployHeader.getDefaultInstance(), jar, call);
-    }
-
-    public <R> R upload(DeployHeader header, byte[] jar,
-                        Function<StreamObserver<R>, StreamObserver<DeployRequest>> call) {
-        CompletableFuture<R> result = new CompletableFuture<>();
-        StreamObserver<DeployRequest> requests = call.apply(new StreamObserver<>() {
-            @Override
-            public void onNext(R value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
-        requests.onNext(DeployRequest.newBuilder().setHeader(header).build());
-        for (int at = 0; at < jar.length; at += 64 * 1024) {
-            requests.onNext(DeployRequest.newBuilder()
-                    .setChunk(ByteString.copyFrom(jar, at, Math.min(64 * 1024, jar.length - at))).build());
-        }
-        requests.onCompleted();
-        try {
-            return result.get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw (RuntimeException) e.getCause();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return PackageUpload.swap(async(), DeployHeader.getDefaultInstance(), jar, UPLOAD_TIMEOUT);
     }
 
     public InvokeResponse invoke(String capability, String method, String payload) {

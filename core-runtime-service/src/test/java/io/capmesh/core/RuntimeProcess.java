@@ -1,0 +1,97 @@
+package io.capmesh.core;
+
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The packaged core runtime service as a separate JVM on a loopback port, as an operator would start it. */
+final class RuntimeProcess implements AutoCloseable {
+
+    private final Process process;
+    private final int port;
+    private final ManagedChannel channel;
+    private final Path log;
+
+    private RuntimeProcess(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    }
+
+    /** Starts the service jar with its data in {@code dataDir} and waits until it reports SERVING. */
+    static RuntimeProcess start(Path dataDir) throws Exception {
+        int port = freePort();
+        Path log = dataDir.resolveSibling(dataDir.getFileName() + "-" + port + ".log");
+        Process process = new ProcessBuilder(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1",
+                "-jar", System.getProperty("capmesh.service.jar"),
+                "--spring.grpc.server.address=127.0.0.1",
+                "--spring.grpc.server.port=" + port,
+                "--capmesh.runtime.data-dir=" + dataDir))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+        RuntimeProcess runtime = new RuntimeProcess(process, port, log);
+        runtime.awaitServing(Duration.ofSeconds(60));
+        return runtime;
+    }
+
+    ManagedChannel channel() {
+        return channel;
+    }
+
+    int port() {
+        return port;
+    }
+
+    private void awaitServing(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the runtime exited with " + process.exitValue() + "; see " + log);
+            }
+            try {
+                if (health.withDeadlineAfter(1, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance())
+                        .getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
+                    return;
+                }
+            } catch (RuntimeException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("the runtime did not report SERVING within " + timeout + "; see " + log);
+    }
+
+    /** Ends the process at once, as a crash or {@code kill -9} would: nothing gets to flush or say goodbye. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        channel.shutdownNow();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        channel.shutdownNow();
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package io.capmesh.runtime.spring;
+
+import io.capmesh.runtime.RuntimeHost;
+import io.capmesh.runtime.grpc.RuntimeGrpcService;
+import io.capmesh.runtime.pkg.ExtensionPackage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.io.Resource;
+import org.springframework.core.io.support.PathMatchingResourcePatternResolver;
+import org.springframework.grpc.server.ServerBuilderCustomizer;
+
+/**
+ * Makes a Spring Boot application a capmesh runtime: the {@link RuntimeHost} (restored from its store and
+ * loaded with the service's bundled extensions before the server accepts calls), its endpoint and extension
+ * services on the Boot-managed gRPC server, and the runtime's own pool for every call.
+ */
+@AutoConfiguration
+@EnableConfigurationProperties(RuntimeProperties.class)
+public class RuntimeHostAutoConfiguration {
+
+    @Bean(destroyMethod = "close")
+    RuntimeHost runtimeHost(RuntimeProperties properties) throws IOException {
+        RuntimeHost host = new RuntimeHost(properties.toSettings());
+        host.start(bundled(host, properties.bundled()));
+        return host;
+    }
+
+    @Bean
+    RuntimeGrpcService runtimeEndpoint(RuntimeHost host) {
+        return host.endpoint();
+    }
+
+    @Bean
+    GrpcServerExecutorProvider runtimeCallExecutor(RuntimeHost host) {
+        return host::callExecutor;
+    }
+
+    @Bean
+    ServerBuilderCustomizer<?> runtimeServerCustomizer(RuntimeHost host) {
+        return new RuntimeServerCustomizer(host);
+    }
+
+    private static List<ExtensionPackage> bundled(RuntimeHost host, String location) throws IOException {
+        List<ExtensionPackage> packages = new ArrayList<>();
+        for (Resource jar : new PathMatchingResourcePatternResolver().getResources(location)) {
+            try (InputStream in = jar.getInputStream()) {
+                packages.add(host.bundled(jar.getFilename(), in));
+            }
+        }
+        return packages;
+    }
+
+    /** Gives whichever server builder Boot made the runtime's pool, limits and extension services. */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private record RuntimeServerCustomizer(RuntimeHost host) implements ServerBuilderCustomizer {
+        @Override
+        public void customize(io.grpc.ServerBuilder builder) {
+            host.configure(builder);
+        }
+    }
+}

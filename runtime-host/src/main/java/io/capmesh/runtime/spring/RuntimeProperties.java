@@ -1,0 +1,50 @@
+package io.capmesh.runtime.spring;
+
+import io.capmesh.runtime.RuntimeSettings;
+import io.capmesh.runtime.pkg.PackageReader;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * {@code capmesh.runtime.*}: how a runtime service hosts its extensions.
+ *
+ * @param dataDir            where the extension store and the jars live
+ * @param bundled            where the service's own extension jars are (loaded at start when not in the store)
+ * @param maxPackageSize     largest extension jar accepted
+ * @param maxExpandedSize    largest total size of a jar's entries once inflated
+ * @param maxPackageEntries  most entries in one jar
+ * @param maxPayloadSize     largest request message
+ * @param maxCallTime        longest a call may run, whatever deadline the caller set
+ * @param drainTimeout       how long an unload waits for calls in flight
+ * @param reclaimWindow      how long an unload waits for the classloader to be collected
+ * @param maxConcurrentCalls per extension version
+ * @param sharedPackages     the tier's shared libraries: package prefixes every extension takes from the host
+ * @param extensions         settings per extension id, handed to the extension when it starts
+ */
+@ConfigurationProperties("capmesh.runtime")
+public record RuntimeProperties(
+        @DefaultValue(".capmesh/runtime") Path dataDir,
+        @DefaultValue("classpath*:capmesh/extensions/*.jar") String bundled,
+        @DefaultValue("64MB") DataSize maxPackageSize,
+        @DefaultValue("256MB") DataSize maxExpandedSize,
+        @DefaultValue("20000") int maxPackageEntries,
+        @DefaultValue("4MB") DataSize maxPayloadSize,
+        @DefaultValue("30s") Duration maxCallTime,
+        @DefaultValue("10s") Duration drainTimeout,
+        @DefaultValue("2s") Duration reclaimWindow,
+        @DefaultValue("1024") int maxConcurrentCalls,
+        @DefaultValue List<String> sharedPackages,
+        @DefaultValue Map<String, Map<String, String>> extensions) {
+
+    RuntimeSettings toSettings() {
+        return new RuntimeSettings(dataDir,
+                new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
+                Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
+                maxConcurrentCalls, sharedPackages, extensions);
+    }
+}
