@@ -68,6 +68,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Duration drainTimeout;
     private final Object control = new Object();
     private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
+    private final List<RuntimeListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile Published published = Published.EMPTY;
 
     public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
@@ -82,6 +83,10 @@ public final class ExtensionRuntime implements AutoCloseable {
 
     public PackageReader reader() {
         return reader;
+    }
+
+    public void addListener(RuntimeListener listener) {
+        listeners.add(listener);
     }
 
     // ---- calls ------------------------------------------------------------------------------------------
@@ -326,6 +331,12 @@ public final class ExtensionRuntime implements AutoCloseable {
             byId.put(ext.manifest().id(), ext);
         }
         published = new Published(Map.copyOf(byCapability), Map.copyOf(byId));
+        if (old != null) {
+            listeners.forEach(l -> l.unpublished(old));
+        }
+        if (ext != null) {
+            listeners.forEach(l -> l.published(ext, old));
+        }
         // addService replaces a service of the same name atomically, so a typed service never disappears
         // during a swap; only services the new version no longer has are removed.
         List<ServerServiceDefinition> added = ext == null ? List.of() : ext.live().services();
@@ -365,6 +376,8 @@ public final class ExtensionRuntime implements AutoCloseable {
             reclamation = new Reclamation(reclamation.coordinates(), reclamation.state(), reclamation.millis(),
                     reclamation.state() == Reclamation.State.LEAKED ? causes : List.of(), reclamation.cleaned());
         }
+        Reclamation verdict = reclamation;
+        listeners.forEach(l -> l.reclaimed(verdict));
         Deque<Reclamation> past = history.computeIfAbsent(ext.manifest().id(), id -> new ArrayDeque<>());
         synchronized (past) {
             past.addFirst(reclamation);

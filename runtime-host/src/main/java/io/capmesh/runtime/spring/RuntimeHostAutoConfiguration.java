@@ -1,6 +1,11 @@
 package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeHost;
+import io.capmesh.runtime.RuntimeListener;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.UncheckedIOException;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import io.capmesh.runtime.grpc.RuntimeGrpcService;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import java.io.IOException;
@@ -25,10 +30,27 @@ import org.springframework.grpc.server.ServerBuilderCustomizer;
 public class RuntimeHostAutoConfiguration {
 
     @Bean(destroyMethod = "close")
-    RuntimeHost runtimeHost(RuntimeProperties properties) throws IOException {
+    RuntimeHost runtimeHost(RuntimeProperties properties, ObjectProvider<RuntimeListener> listeners) {
         RuntimeHost host = new RuntimeHost(properties.toSettings());
-        host.start(bundled(host, properties.bundled()));
+        listeners.orderedStream().forEach(host.runtime()::addListener);
         return host;
+    }
+
+    /** Restores and loads extensions once every bean exists, before the gRPC server starts accepting calls. */
+    @Bean
+    SmartInitializingSingleton runtimeStart(RuntimeHost host, RuntimeProperties properties) {
+        return () -> {
+            try {
+                host.start(bundled(host, properties.bundled()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the bundled extensions at " + properties.bundled(), e);
+            }
+        };
+    }
+
+    @Bean
+    RuntimeListener runtimeMetrics(MeterRegistry registry) {
+        return new RuntimeMetrics(registry);
     }
 
     @Bean

@@ -1,0 +1,23 @@
+package io.capmesh.runtime;
+
+import io.capmesh.runtime.loader.LoadedExtension;
+import io.capmesh.runtime.reclaim.Reclamation;
+
+/**
+ * Told about each change to what a runtime serves, right after it happened (metrics, the broker's catalog).
+ * Called on the thread that made the change; keep it quick and never call back into the runtime.
+ */
+public interface RuntimeListener {
+
+    /** A version now serves: deployed, restored, or swapped in for {@code replaced} (null otherwise). */
+    default void published(LoadedExtension current, LoadedExtension replaced) {
+    }
+
+    /** A version stopped taking new calls: unloaded, or replaced by a swap. */
+    default void unpublished(LoadedExtension previous) {
+    }
+
+    /** What became of an unpublished version's classloader. */
+    default void reclaimed(Reclamation reclamation) {
+    }
+}

@@ -1,0 +1,67 @@
+package io.capmesh.runtime.spring;
+
+import io.capmesh.runtime.RuntimeListener;
+import io.capmesh.runtime.loader.LoadedExtension;
+import io.capmesh.runtime.reclaim.Reclamation;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The runtime's meters: calls and failures per loaded extension version, load and reclaim times, leaks.
+ * Per-version meters are removed when the version is unpublished, and they read the counts through a weak
+ * reference, so the registry never keeps an unloaded extension (or its classloader) alive.
+ */
+final class RuntimeMetrics implements RuntimeListener {
+
+    private final MeterRegistry registry;
+    private final Map<LoadedExtension, List<Meter>> perVersion = new ConcurrentHashMap<>();
+
+    RuntimeMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    @Override
+    public void published(LoadedExtension current, LoadedExtension replaced) {
+        Tags tags = tags(current);
+        perVersion.put(current, List.of(
+                FunctionCounter.builder("capmesh.extension.calls", current, LoadedExtension::invocations)
+                        .description("calls answered by this extension version").tags(tags).register(registry),
+                FunctionCounter.builder("capmesh.extension.failures", current, LoadedExtension::failures)
+                        .description("calls this extension version failed").tags(tags).register(registry)));
+        Timer.builder("capmesh.extension.load").description("read, load, start and warm up a package")
+                .tags(tags).publishPercentileHistogram().register(registry)
+                .record(Duration.ofNanos(current.loadMicros() * 1_000));
+    }
+
+    @Override
+    public void unpublished(LoadedExtension previous) {
+        List<Meter> meters = perVersion.remove(previous);
+        if (meters != null) {
+            meters.forEach(registry::remove);
+        }
+    }
+
+    @Override
+    public void reclaimed(Reclamation reclamation) {
+        Tags tags = Tags.of("state", reclamation.state().name().toLowerCase(java.util.Locale.ROOT));
+        Timer.builder("capmesh.extension.reclaim").description("unload start to the collection verdict")
+                .tags(tags).publishPercentileHistogram().register(registry)
+                .record(Duration.ofMillis(reclamation.millis()));
+        if (reclamation.state() == Reclamation.State.LEAKED) {
+            Counter.builder("capmesh.extension.leaks").description("unloaded versions whose classloader stayed alive")
+                    .register(registry).increment();
+        }
+    }
+
+    private static Tags tags(LoadedExtension ext) {
+        return Tags.of("extension", ext.manifest().id(), "version", ext.manifest().version());
+    }
+}
