@@ -1,66 +1,52 @@
 package io.capmesh.runtime.grpc;
 
-import io.grpc.Status;
-import io.grpc.stub.StreamObserver;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Answers a unary call exactly once: with its result, or with DEADLINE_EXCEEDED when the budget runs out
- * first. On overrun the caller gets its answer at once and the thread still in the extension is interrupted;
- * the runtime goes on serving whether or not the extension honours the interrupt.
+ * Decides who answers a call: the thread running it, or the deadline when it runs out first. On overrun the
+ * deadline answers at once (through {@code onExpire}) and interrupts the thread still in the extension; the
+ * runtime goes on serving whether or not the extension honours the interrupt.
  */
-final class CallDeadline<T> {
+final class CallDeadline {
 
     private static final int RUNNING = 0;
-    private static final int ANSWERED = 1;
-    private static final int TIMING_OUT = 2;
-    private static final int TIMED_OUT = 3;
+    private static final int FINISHED = 1;
+    private static final int EXPIRING = 2;
+    private static final int EXPIRED = 3;
 
     private final AtomicInteger state = new AtomicInteger(RUNNING);
-    private final StreamObserver<T> observer;
     private final Thread worker = Thread.currentThread();
     private final ScheduledFuture<?> timer;
 
-    CallDeadline(StreamObserver<T> observer, long budgetNanos, ScheduledExecutorService scheduler, String what) {
-        this.observer = observer;
-        this.timer = scheduler.schedule(() -> expire(budgetNanos, what), budgetNanos, TimeUnit.NANOSECONDS);
+    /** Starts timing the call on the current thread. */
+    CallDeadline(long budgetNanos, ScheduledExecutorService scheduler, Runnable onExpire) {
+        this.timer = scheduler.schedule(() -> expire(onExpire), budgetNanos, TimeUnit.NANOSECONDS);
     }
 
-    private void expire(long budgetNanos, String what) {
-        if (state.compareAndSet(RUNNING, TIMING_OUT)) {
-            observer.onError(Status.DEADLINE_EXCEEDED.withDescription(what + " did not finish within "
-                    + TimeUnit.NANOSECONDS.toMillis(budgetNanos) + " ms; it was interrupted").asRuntimeException());
+    private void expire(Runnable onExpire) {
+        if (state.compareAndSet(RUNNING, EXPIRING)) {
+            onExpire.run();
             worker.interrupt();
-            state.set(TIMED_OUT);
+            state.set(EXPIRED);
         }
     }
 
-    void succeed(T response) {
-        if (answer()) {
-            observer.onNext(response);
-            observer.onCompleted();
-        }
-    }
-
-    void fail(Status status) {
-        if (answer()) {
-            observer.onError(status.asRuntimeException());
-        }
-    }
-
-    /** True when this thread answers; false when the deadline already did (then clear its interrupt). */
-    private boolean answer() {
-        if (state.compareAndSet(RUNNING, ANSWERED)) {
+    /**
+     * Called by the worker when the call ends. True when the worker answers; false when the deadline already
+     * did, in which case the interrupt meant for the call is cleared so it cannot hit the thread's next task.
+     */
+    boolean finish() {
+        if (state.compareAndSet(RUNNING, FINISHED)) {
             timer.cancel(false);
             return true;
         }
-        while (state.get() != TIMED_OUT) {
+        while (state.get() != EXPIRED) {
             Thread.onSpinWait();
         }
-        Thread.interrupted(); // the interrupt was meant for the call that just ended, not for the next task
+        Thread.interrupted();
         return false;
     }
 }

@@ -48,33 +48,55 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
     @Override
     public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> observer) {
-        CallDeadline<InvokeResponse> call = new CallDeadline<>(observer, budgetNanos(), deadlines,
-                request.getCapability() + "/" + request.getMethod());
+        long budget = budgetNanos();
+        CallDeadline deadline = new CallDeadline(budget, deadlines,
+                () -> observer.onError(overrun(request, budget).asRuntimeException()));
+        InvokeResponse response = null;
+        Status failure = null;
         try {
-            call.succeed(toResponse(invokeOnce(request)));
+            response = toResponse(invokeOnce(request));
         } catch (Problem.ProblemException e) {
-            call.fail(e.problem().toStatus());
+            failure = e.problem().toStatus();
         } catch (RuntimeException e) {
-            call.fail(Status.INTERNAL.withDescription("the runtime failed on " + request.getCapability() + "/"
-                    + request.getMethod() + ": " + e));
+            failure = Status.INTERNAL.withDescription("the runtime failed on " + request.getCapability() + "/"
+                    + request.getMethod() + ": " + e);
+        }
+        if (deadline.finish()) {
+            if (failure != null) {
+                observer.onError(failure.asRuntimeException());
+            } else {
+                observer.onNext(response);
+                observer.onCompleted();
+            }
         }
     }
 
+    /** Each request is answered in order; the first failure (or overrun) ends the stream with its status. */
     @Override
     public StreamObserver<InvokeRequest> invokeStream(StreamObserver<InvokeResponse> observer) {
         return new StreamObserver<>() {
-            private boolean failed;
+            private volatile boolean ended;
 
             @Override
             public void onNext(InvokeRequest request) {
-                if (failed) {
+                if (ended) {
                     return;
                 }
+                long budget = budgetNanos();
+                CallDeadline deadline = new CallDeadline(budget, deadlines, () -> {
+                    ended = true;
+                    observer.onError(overrun(request, budget).asRuntimeException());
+                });
                 try {
-                    observer.onNext(toResponse(invokeOnce(request)));
+                    InvokeResponse response = toResponse(invokeOnce(request));
+                    if (deadline.finish()) {
+                        observer.onNext(response);
+                    }
                 } catch (Problem.ProblemException e) {
-                    failed = true;
-                    observer.onError(e.problem().toStatus().asRuntimeException());
+                    if (deadline.finish()) {
+                        ended = true;
+                        observer.onError(e.problem().toStatus().asRuntimeException());
+                    }
                 }
             }
 
@@ -85,11 +107,17 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
 
             @Override
             public void onCompleted() {
-                if (!failed) {
+                if (!ended) {
                     observer.onCompleted();
                 }
             }
         };
+    }
+
+    private Status overrun(InvokeRequest request, long budgetNanos) {
+        return Status.DEADLINE_EXCEEDED.withDescription(request.getCapability() + "/" + request.getMethod()
+                + " did not finish within " + TimeUnit.NANOSECONDS.toMillis(budgetNanos) + " ms (the caller's "
+                + "deadline, at most " + TimeUnit.NANOSECONDS.toMillis(maxCallNanos) + " ms); it was interrupted");
     }
 
     private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request) {
