@@ -10,11 +10,11 @@ import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
+import io.capmesh.runtime.client.Completion;
 import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -182,26 +182,8 @@ class CoreDemo implements ApplicationRunner {
                                                           String payload) {
         CompletableFuture<InvokeResponse> result = new CompletableFuture<>();
         async.invoke(InvokeRequest.newBuilder().setCapability("core.echo").setMethod(method)
-                .setPayload(ByteString.copyFromUtf8(payload)).build(), observer(result));
+                .setPayload(ByteString.copyFromUtf8(payload)).build(), Completion.of(result));
         return result;
-    }
-
-    private static <R> StreamObserver<R> observer(CompletableFuture<R> result) {
-        return new StreamObserver<>() {
-            @Override
-            public void onNext(R value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        };
     }
 
     private static DeployHeader named(String fileName) {

@@ -9,6 +9,7 @@ import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.ListExtensionsRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
+import io.capmesh.runtime.client.Completion;
 import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
@@ -84,7 +85,7 @@ class CoreRuntimeProcessIT {
     private static List<String> reflectedServices(RuntimeProcess runtime) throws Exception {
         CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(runtime.channel())
-                .serverReflectionInfo(observer(answer));
+                .serverReflectionInfo(Completion.of(answer));
         requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
         requests.onCompleted();
         return answer.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
@@ -101,21 +102,4 @@ class CoreRuntimeProcessIT {
         return response.getPayload().toString(StandardCharsets.UTF_8);
     }
 
-    private static <R> StreamObserver<R> observer(CompletableFuture<R> result) {
-        return new StreamObserver<>() {
-            @Override
-            public void onNext(R value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        };
-    }
 }

@@ -102,6 +102,27 @@ class MisbehavingExtensionsTest {
     }
 
     @Test
+    void aHungCallOnAStreamEndsTheStreamWithDeadlineExceeded() throws Exception {
+        runtime.deploy("capmesh-ext-misbehaving-never-returns");
+        var answers = new java.util.concurrent.LinkedBlockingQueue<Object>();
+        var requests = runtime.async().invokeStream(new io.grpc.stub.StreamObserver<>() {
+            public void onNext(io.capmesh.proto.v1.InvokeResponse r) { answers.add(r.getPayload().toStringUtf8()); }
+            public void onError(Throwable t) { answers.add(t); }
+            public void onCompleted() { answers.add("completed"); }
+        });
+        requests.onNext(request("ok"));
+        requests.onNext(request("hang"));
+        requests.onNext(request("ok"));
+        assertThat(answers.poll(5, TimeUnit.SECONDS)).isEqualTo("ok");
+        assertThat(answers.poll(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(StatusRuntimeException.class,
+                e -> assertThat(e.getStatus().getDescription()).contains("test.never-returns/hang did not finish"));
+        requests.onCompleted();
+        assertThat(answers.poll(1, TimeUnit.SECONDS)).isNull();
+        runtime.stub().unload(UnloadRequest.newBuilder().setExtensionId("never-returns").setDrainTimeoutMillis(100)
+                .build());
+    }
+
+    @Test
     void aThreadAndATimerThatAreNeverStopped() throws Exception {
         runtime.deploy("capmesh-ext-misbehaving-thread-timer");
         UnloadResponse unloaded = runtime.unload("thread-timer");
@@ -113,15 +134,24 @@ class MisbehavingExtensionsTest {
     }
 
     @Test
-    void aThreadLocalLeftOnPooledThreadsIsClearedByRenewingThem() throws Exception {
+    void threadLocalsLeftOnPooledThreadsAreCleared() throws Exception {
         runtime.deploy("capmesh-ext-misbehaving-thread-local");
-        for (int i = 0; i < 20; i++) {
-            runtime.invoke("test.thread-local", "remember", "x" + i);
+        // many calls at once, so that several pooled threads are left holding a value
+        var calls = new java.util.ArrayList<com.google.common.util.concurrent.ListenableFuture<?>>();
+        var futures = io.capmesh.proto.v1.RuntimeServiceGrpc.newFutureStub(runtime.channel());
+        for (int i = 0; i < 64; i++) {
+            calls.add(futures.invoke(InvokeRequest.newBuilder().setCapability("test.thread-local")
+                    .setMethod("remember").setPayload(com.google.protobuf.ByteString.copyFromUtf8("x" + i)).build()));
         }
+        com.google.common.util.concurrent.Futures.allAsList(calls).get(30, TimeUnit.SECONDS);
         UnloadResponse unloaded = runtime.unload("thread-local");
-        assertThat(unloaded.getReclamation().getState()).isEqualTo(Reclamation.State.COLLECTED);
+        assertThat(unloaded.getReclamation().getState()).as(unloaded.toString())
+                .isEqualTo(Reclamation.State.COLLECTED);
+        // pooled threads are renewed; the thread running the unload removes its own entry
         assertThat(unloaded.getReclamation().getCleanedList())
-                .anySatisfy(done -> assertThat(done).contains("renewed pooled thread").contains("thread-local"));
+                .isNotEmpty()
+                .allSatisfy(done -> assertThat(done).contains("thread-local value of type "
+                        + "io.capmesh.extensions.misbehaving.threadlocal.ThreadLocalExtension$Remembered"));
     }
 
     @Test

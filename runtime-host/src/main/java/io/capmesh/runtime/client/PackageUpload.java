@@ -37,21 +37,7 @@ public final class PackageUpload {
     static <R> R send(Function<StreamObserver<R>, StreamObserver<DeployRequest>> call, DeployHeader header,
                       byte[] jar, Duration timeout) {
         CompletableFuture<R> result = new CompletableFuture<>();
-        StreamObserver<DeployRequest> requests = call.apply(new StreamObserver<>() {
-            @Override
-            public void onNext(R value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-        });
+        StreamObserver<DeployRequest> requests = call.apply(Completion.of(result));
         requests.onNext(DeployRequest.newBuilder().setHeader(header).build());
         for (int at = 0; at < jar.length; at += CHUNK) {
             requests.onNext(DeployRequest.newBuilder()

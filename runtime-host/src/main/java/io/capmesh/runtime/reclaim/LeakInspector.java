@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
@@ -65,10 +66,7 @@ public final class LeakInspector {
             }
         }
         if (!holders.isEmpty()) {
-            pool.renew();
-            for (Thread holder : holders) {
-                join(holder, 1_000);
-            }
+            pool.renew(holders, Duration.ofSeconds(1)); // a thread still busy after that is named in the report
         }
         return cleaned;
     }
@@ -267,14 +265,6 @@ public final class LeakInspector {
             threads = new Thread[threads.length * 2];
         }
         return Arrays.asList(Arrays.copyOf(threads, n));
-    }
-
-    private static void join(Thread thread, long millis) {
-        try {
-            thread.join(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static Object read(Field field, Object target) {

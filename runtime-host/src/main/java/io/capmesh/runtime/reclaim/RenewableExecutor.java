@@ -1,5 +1,8 @@
 package io.capmesh.runtime.reclaim;
 
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -37,15 +40,27 @@ public final class RenewableExecutor extends ThreadPoolExecutor {
     }
 
     /**
-     * Replaces every thread that exists now: idle ones at once, busy ones after their current task.
-     * Returns without waiting; join the threads of interest to know when they are gone.
+     * Replaces every thread that exists now (idle ones at once, busy ones after their current task) and waits,
+     * up to the timeout, until the given threads have ended. Returns those still alive.
      */
-    public void renew() {
+    public synchronized List<Thread> renew(Collection<Thread> awaited, Duration timeout) {
         generation.incrementAndGet();
-        int size = getPoolSize();
-        for (int i = 0; i < size; i++) {
-            execute(() -> { }); // an idle thread takes this, finishes, and ends in afterExecute
+        long keepAlive = getKeepAliveTime(TimeUnit.NANOSECONDS);
+        setKeepAliveTime(1, TimeUnit.NANOSECONDS); // interrupts idle threads, which then find no work and end
+        try {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (Thread thread : awaited) {
+                long left = deadline - System.nanoTime();
+                if (left > 0) {
+                    thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            setKeepAliveTime(keepAlive, TimeUnit.NANOSECONDS);
         }
+        return awaited.stream().filter(Thread::isAlive).toList();
     }
 
     @Override
