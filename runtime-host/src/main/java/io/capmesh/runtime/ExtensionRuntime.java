@@ -5,15 +5,14 @@ import io.capmesh.extension.api.Extension;
 import io.capmesh.extension.api.Invocation;
 import io.capmesh.runtime.loader.ExtensionClassLoader;
 import io.capmesh.runtime.loader.ExtensionLoader;
+import io.capmesh.runtime.loader.ExtensionServices;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.Reclamation;
 import io.capmesh.runtime.store.ExtensionStore;
-import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
-import io.grpc.util.MutableHandlerRegistry;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -27,7 +26,6 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * The engine of a runtime: deploys, swaps and unloads extensions and routes calls to the current version of
@@ -64,7 +62,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final ExtensionLoader loader;
     private final ExtensionStore store;
     private final Reclaimer reclaimer;
-    private final MutableHandlerRegistry services;
+    private final ExtensionServices services;
     private final Duration drainTimeout;
     private final Object control = new Object();
     private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
@@ -72,7 +70,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     private volatile Published published = Published.EMPTY;
 
     public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
-                            MutableHandlerRegistry services, Duration drainTimeout) {
+                            ExtensionServices services, Duration drainTimeout) {
         this.reader = reader;
         this.loader = loader;
         this.store = store;
@@ -199,7 +197,6 @@ public final class ExtensionRuntime implements AutoCloseable {
                             + " was loading; look at ListExtensions and try again").toException();
                 }
                 checkDeployable(pkg, old);
-                ext.addToCounts(old.invocations(), old.failures());
                 persist(ext);
                 publish(ext, old);
                 swapMicros = (System.nanoTime() - start) / 1_000;
@@ -208,7 +205,9 @@ public final class ExtensionRuntime implements AutoCloseable {
             discard(ext);
             throw e;
         }
-        return new Swapped(ext, finish(old, drainTimeout, System.nanoTime()), swapMicros);
+        Reclamation previous = finish(old, drainTimeout, System.nanoTime());
+        ext.addToCounts(old.invocations(), old.failures()); // after the drain, so late calls count too
+        return new Swapped(ext, previous, swapMicros);
     }
 
     /**
@@ -337,17 +336,11 @@ public final class ExtensionRuntime implements AutoCloseable {
         if (ext != null) {
             listeners.forEach(l -> l.published(ext, old));
         }
-        // addService replaces a service of the same name atomically, so a typed service never disappears
-        // during a swap; only services the new version no longer has are removed.
-        List<ServerServiceDefinition> added = ext == null ? List.of() : ext.live().services();
-        added.forEach(services::addService);
+        if (ext != null) {
+            services.mount(ext); // replaces same-named services of the old version: no gap during a swap
+        }
         if (old != null) {
-            var keep = added.stream().map(s -> s.getServiceDescriptor().getName()).collect(Collectors.toSet());
-            for (ServerServiceDefinition s : old.live().services()) {
-                if (!keep.contains(s.getServiceDescriptor().getName())) {
-                    services.removeService(s);
-                }
-            }
+            services.unmount(old);
         }
     }
 

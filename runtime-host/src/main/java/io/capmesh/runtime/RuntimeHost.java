@@ -2,6 +2,7 @@ package io.capmesh.runtime;
 
 import io.capmesh.runtime.grpc.RuntimeGrpcService;
 import io.capmesh.runtime.loader.ExtensionLoader;
+import io.capmesh.runtime.loader.ExtensionServices;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.runtime.reclaim.LeakInspector;
@@ -9,7 +10,6 @@ import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.RenewableExecutor;
 import io.capmesh.runtime.store.SqliteExtensionStore;
 import io.grpc.ServerBuilder;
-import io.grpc.util.MutableHandlerRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
@@ -30,7 +30,7 @@ public final class RuntimeHost implements AutoCloseable {
     private final RuntimeSettings settings;
     private final RenewableExecutor callExecutor = new RenewableExecutor("capmesh-call");
     private final ScheduledThreadPoolExecutor timers;
-    private final MutableHandlerRegistry extensionServices = new MutableHandlerRegistry();
+    private final ExtensionServices extensionServices = new ExtensionServices();
     private final SqliteExtensionStore store;
     private final ExtensionRuntime runtime;
     private final RuntimeGrpcService endpoint;

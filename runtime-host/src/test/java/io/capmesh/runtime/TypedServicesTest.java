@@ -121,6 +121,47 @@ class TypedServicesTest {
     }
 
     /** Calls {@code Echo} on a service known only by its descriptor. */
+    @Test
+    void typedCallsArePinnedCountedAndNoneFailsDuringASwap() throws Exception {
+        try (TestRuntime runtime = TestRuntime.in(data)) {
+            byte[] v1 = TestExtensions.bytes("capmesh-ext-echo");
+            runtime.deploy(v1);
+            ServiceDescriptor echo = Reflection.service(runtime.channel(), ECHO);
+            java.util.concurrent.atomic.AtomicBoolean swapping = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.Set<String> versions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            List<Thread> clients = new java.util.ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                Thread client = new Thread(() -> {
+                    while (swapping.get()) {
+                        try {
+                            versions.add(Reply.of(callEcho(runtime.channel(), echo, "x")).version());
+                            calls.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            failures.add(e);
+                        }
+                    }
+                });
+                client.start();
+                clients.add(client);
+            }
+            Thread.sleep(200);
+            SwapResponse swapped = runtime.swap(Repackager.withVersion(v1, "1.1.0"));
+            Thread.sleep(200);
+            swapping.set(false);
+            for (Thread client : clients) {
+                client.join();
+            }
+            assertThat(failures).isEmpty();
+            assertThat(versions).containsExactlyInAnyOrder("1.0.0", "1.1.0");
+            assertThat(swapped.getPrevious().getReclamation().getState()).isEqualTo(Reclamation.State.COLLECTED);
+            // typed calls count like Invoke calls, and the counts carry over to the new version
+            assertThat(runtime.stub().listExtensions(io.capmesh.proto.v1.ListExtensionsRequest.getDefaultInstance())
+                    .getExtensions(0).getInvocations()).isEqualTo(calls.get());
+        }
+    }
+
     private static DynamicMessage callEcho(Channel channel, ServiceDescriptor service, String text) {
         MethodDescriptor method = service.findMethodByName("Echo");
         Descriptor input = method.getInputType();

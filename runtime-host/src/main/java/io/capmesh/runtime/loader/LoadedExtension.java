@@ -8,7 +8,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,7 +36,6 @@ public final class LoadedExtension {
     private final List<String> serviceNames;
     private final Semaphore permits;
     private final AtomicInteger pins = new AtomicInteger();
-    private final CountDownLatch drained = new CountDownLatch(1);
     private final LongAdder invocations = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final long loadMicros;
@@ -101,21 +99,30 @@ public final class LoadedExtension {
 
     public void unpin() {
         if (pins.decrementAndGet() == RETIRED) {
-            drained.countDown();
+            synchronized (pins) {
+                pins.notifyAll();
+            }
         }
     }
 
     /** Refuses new pins from now on; {@link #awaitDrained} then waits for the calls in flight. */
     public void retire() {
-        int state = pins.getAndUpdate(s -> s | RETIRED);
-        if ((state & RETIRED) == 0 && state == 0) {
-            drained.countDown();
-        }
+        pins.getAndUpdate(s -> s | RETIRED);
     }
 
     /** @return true when every pinned call ended within the timeout */
     public boolean awaitDrained(long timeout, TimeUnit unit) throws InterruptedException {
-        return drained.await(timeout, unit);
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        synchronized (pins) {
+            while (pins.get() != RETIRED) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(pins, left);
+            }
+            return true;
+        }
     }
 
     /** Calls still pinned to this version. */
