@@ -43,6 +43,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ExtensionRuntime implements AutoCloseable {
 
+    /** A package this runtime can load on demand, and how long loading it is expected to take. */
+    public record Available(ExtensionPackage pkg, long estimatedLoadMicros) {
+    }
+
     /** What one call returned and which version answered it. */
     public record Invoked(byte[] payload, String extensionId, String version) {
     }
@@ -67,6 +71,9 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Object control = new Object();
     private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
     private final List<RuntimeListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final Map<String, ExtensionPackage> available = new ConcurrentHashMap<>();
+    private final Map<String, Long> measuredLoadMicros = new ConcurrentHashMap<>();
+    private final Map<String, Object> loadLocks = new ConcurrentHashMap<>();
     private volatile Published published = Published.EMPTY;
 
     public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
@@ -174,6 +181,56 @@ public final class ExtensionRuntime implements AutoCloseable {
             discard(ext);
             throw e;
         }
+    }
+
+    /** Offers a package for loading on demand (tier 2) without loading it. */
+    public void makeAvailable(ExtensionPackage pkg) {
+        available.put(pkg.manifest().id(), pkg);
+    }
+
+    /** The available packages that are not loaded, with load times measured here (or estimated from them). */
+    public List<Available> available() {
+        Map<String, LoadedExtension> loaded = published.byId();
+        return available.values().stream()
+                .filter(pkg -> !loaded.containsKey(pkg.manifest().id()))
+                .sorted(java.util.Comparator.comparing(pkg -> pkg.manifest().id()))
+                .map(pkg -> new Available(pkg, estimatedLoadMicros(pkg)))
+                .toList();
+    }
+
+    /**
+     * Loads an available package by id. Asking for one that is already loaded at the available version answers
+     * with that version, so concurrent requests for the same capability load it once.
+     */
+    public LoadedExtension load(String id) {
+        ExtensionPackage pkg = available.get(id);
+        if (pkg == null) {
+            throw Problem.notFound("no package " + id + " is available in this runtime; available: "
+                    + String.join(",", new TreeSet<>(available.keySet()))).toException();
+        }
+        synchronized (loading(id)) {
+            LoadedExtension current = published.byId().get(id);
+            if (current != null && current.manifest().version().equals(pkg.manifest().version())) {
+                return current;
+            }
+            return deploy(pkg);
+        }
+    }
+
+    private Object loading(String id) {
+        return loadLocks.computeIfAbsent(id, key -> new Object());
+    }
+
+    /** The last measured load of this id; else this runtime's measured load speed applied to the package size. */
+    private long estimatedLoadMicros(ExtensionPackage pkg) {
+        Long measured = measuredLoadMicros.get(pkg.manifest().id());
+        if (measured != null) {
+            return measured;
+        }
+        var loads = published.byId().values();
+        long bytes = loads.stream().mapToLong(e -> e.pkg().size()).sum();
+        long micros = loads.stream().mapToLong(LoadedExtension::loadMicros).sum();
+        return bytes == 0 ? 0 : Math.max(1, pkg.size() * micros / bytes);
     }
 
     /** Builds and warms the new version, publishes it in place of the current one, then unloads that. */
@@ -334,6 +391,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             listeners.forEach(l -> l.unpublished(old));
         }
         if (ext != null) {
+            measuredLoadMicros.put(ext.manifest().id(), ext.loadMicros());
             listeners.forEach(l -> l.published(ext, old));
         }
         if (ext != null) {

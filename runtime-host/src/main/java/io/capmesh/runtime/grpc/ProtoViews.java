@@ -1,6 +1,7 @@
 package io.capmesh.runtime.grpc;
 
 import com.google.protobuf.Timestamp;
+import io.capmesh.proto.v1.AvailableExtension;
 import io.capmesh.proto.v1.Capability;
 import io.capmesh.proto.v1.Dependency;
 import io.capmesh.proto.v1.ExtensionInfo;
@@ -8,6 +9,7 @@ import io.capmesh.proto.v1.ExtensionManifest;
 import io.capmesh.proto.v1.Isolation;
 import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.UnloadResponse;
+import io.capmesh.runtime.ExtensionRuntime;
 import io.capmesh.runtime.loader.LoadedExtension;
 import java.util.TreeSet;
 
@@ -27,6 +29,14 @@ final class ProtoViews {
                 .setInvocations(ext.invocations())
                 .setFailures(ext.failures())
                 .addAllServices(ext.serviceNames())
+                .build();
+    }
+
+    static AvailableExtension available(ExtensionRuntime.Available available) {
+        return AvailableExtension.newBuilder()
+                .setManifest(manifest(available.pkg().manifest()))
+                .setSizeBytes(available.pkg().size())
+                .setEstimatedLoadMicros(available.estimatedLoadMicros())
                 .build();
     }
 

@@ -9,6 +9,7 @@ import io.capmesh.proto.v1.DescribeResponse;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
 import io.capmesh.proto.v1.ListExtensionsRequest;
+import io.capmesh.proto.v1.LoadRequest;
 import io.capmesh.proto.v1.ListExtensionsResponse;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
@@ -174,9 +175,24 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     }
 
     @Override
+    public void load(LoadRequest request, StreamObserver<DeployResponse> observer) {
+        if (request.getExtensionId().isEmpty()) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("extension_id is required").asRuntimeException());
+            return;
+        }
+        answer(observer, () -> {
+            LoadedExtension ext = runtime.load(request.getExtensionId());
+            return DeployResponse.newBuilder().setExtension(ProtoViews.info(ext)).setLoadMicros(ext.loadMicros())
+                    .build();
+        });
+    }
+
+    @Override
     public void listExtensions(ListExtensionsRequest request, StreamObserver<ListExtensionsResponse> observer) {
         answer(observer, () -> ListExtensionsResponse.newBuilder()
-                .addAllExtensions(runtime.extensions().stream().map(ProtoViews::info).toList()).build());
+                .addAllExtensions(runtime.extensions().stream().map(ProtoViews::info).toList())
+                .addAllAvailable(runtime.available().stream().map(ProtoViews::available).toList())
+                .build());
     }
 
     @Override

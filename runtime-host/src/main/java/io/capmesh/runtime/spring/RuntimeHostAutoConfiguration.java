@@ -15,7 +15,9 @@ import java.util.List;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.core.io.Resource;
 import org.springframework.core.io.support.PathMatchingResourcePatternResolver;
 import org.springframework.grpc.server.ServerBuilderCustomizer;
@@ -41,9 +43,10 @@ public class RuntimeHostAutoConfiguration {
     SmartInitializingSingleton runtimeStart(RuntimeHost host, RuntimeProperties properties) {
         return () -> {
             try {
-                host.start(bundled(host, properties.bundled()));
+                packages(host, properties.available()).forEach(host.runtime()::makeAvailable);
+                host.start(packages(host, properties.bundled()));
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the bundled extensions at " + properties.bundled(), e);
+                throw new UncheckedIOException("cannot read the extension packages the service ships", e);
             }
         };
     }
@@ -68,7 +71,13 @@ public class RuntimeHostAutoConfiguration {
         return new RuntimeServerCustomizer(host);
     }
 
-    private static List<ExtensionPackage> bundled(RuntimeHost host, String location) throws IOException {
+    @Bean
+    @ConditionalOnExpression("!'${capmesh.runtime.broker.address:}'.isBlank()")
+    BrokerRegistrar brokerRegistrar(RuntimeHost host, RuntimeProperties properties, Environment environment) {
+        return new BrokerRegistrar(host, properties, environment.getProperty("spring.application.name", "runtime"));
+    }
+
+    private static List<ExtensionPackage> packages(RuntimeHost host, String location) throws IOException {
         List<ExtensionPackage> packages = new ArrayList<>();
         for (Resource jar : new PathMatchingResourcePatternResolver().getResources(location)) {
             try (InputStream in = jar.getInputStream()) {

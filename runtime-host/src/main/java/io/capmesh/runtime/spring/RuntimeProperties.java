@@ -25,6 +25,9 @@ import org.springframework.util.unit.DataSize;
  * @param maxConcurrentCalls per extension version
  * @param sharedPackages     the tier's shared libraries: package prefixes every extension takes from the host
  * @param extensions         settings per extension id, handed to the extension when it starts
+ * @param available          packages offered for loading on demand (tier 2), not loaded at start
+ * @param tier               this runtime's tier name, as the broker shows it: core, data, ml, crypto
+ * @param broker             the broker to register with; none by default
  */
 @ConfigurationProperties("capmesh.runtime")
 public record RuntimeProperties(
@@ -39,7 +42,21 @@ public record RuntimeProperties(
         @DefaultValue("2s") Duration reclaimWindow,
         @DefaultValue("1024") int maxConcurrentCalls,
         @DefaultValue List<String> sharedPackages,
-        @DefaultValue Map<String, Map<String, String>> extensions) {
+        @DefaultValue Map<String, Map<String, String>> extensions,
+        @DefaultValue("classpath*:capmesh/available/*.jar") String available,
+        @DefaultValue("core") String tier,
+        @DefaultValue Broker broker) {
+
+    /**
+     * @param address       host:port of the broker's gRPC port; empty: do not register
+     * @param advertiseHost the host the broker hands to clients for this runtime
+     * @param runtimeId     how the broker names this runtime; empty: {@code <application>@<host>:<port>}
+     */
+    public record Broker(String address, @DefaultValue("127.0.0.1") String advertiseHost, String runtimeId) {
+        public boolean enabled() {
+            return address != null && !address.isBlank();
+        }
+    }
 
     RuntimeSettings toSettings() {
         return new RuntimeSettings(dataDir,

@@ -1,0 +1,53 @@
+package io.capmesh.runtime.spring;
+
+import io.capmesh.runtime.RuntimeHost;
+import io.capmesh.runtime.broker.BrokerRegistration;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.grpc.server.lifecycle.GrpcServerStartedEvent;
+
+/** Registers the runtime with the broker once its gRPC server listens; deregisters before it stops. */
+final class BrokerRegistrar {
+
+    private final RuntimeHost host;
+    private final RuntimeProperties properties;
+    private final String application;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(task -> {
+        Thread thread = new Thread(task, "capmesh-broker-heartbeat");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private volatile BrokerRegistration registration;
+
+    BrokerRegistrar(RuntimeHost host, RuntimeProperties properties, String application) {
+        this.host = host;
+        this.properties = properties;
+        this.application = application;
+    }
+
+    @EventListener
+    void serverStarted(GrpcServerStartedEvent started) {
+        RuntimeProperties.Broker broker = properties.broker();
+        String runtimeId = broker.runtimeId() == null || broker.runtimeId().isBlank()
+                ? application + "@" + broker.advertiseHost() + ":" + started.getPort()
+                : broker.runtimeId();
+        registration = new BrokerRegistration(
+                NettyChannelBuilder.forTarget(broker.address()).usePlaintext().build(), host.runtime(),
+                new BrokerRegistration.Identity(runtimeId, properties.tier(), broker.advertiseHost(),
+                        started.getPort()),
+                timer);
+        registration.start();
+    }
+
+    @EventListener
+    void closing(ContextClosedEvent closed) {
+        BrokerRegistration current = registration;
+        if (current != null) {
+            current.close();
+        }
+        timer.shutdownNow();
+    }
+}
