@@ -1,0 +1,81 @@
+package io.capmesh.broker;
+
+import io.capmesh.broker.acquire.GrpcRuntimeLoader;
+import io.capmesh.broker.acquire.Negotiator;
+import io.capmesh.broker.lease.JdbcLeaseStore;
+import io.capmesh.broker.lease.LeaseStore;
+import io.capmesh.broker.registry.RuntimeRegistry;
+import io.capmesh.broker.registry.WatchHub;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/** The broker's parts, wired: registry, lease store, negotiator, watch hub, and the sweepers that age them. */
+@Configuration(proxyBeanMethods = false)
+class BrokerConfiguration {
+
+    @Bean
+    Clock clock() {
+        return Clock.systemUTC();
+    }
+
+    @Bean
+    RuntimeRegistry runtimeRegistry(BrokerProperties properties, Clock clock) {
+        return new RuntimeRegistry(clock, properties.unhealthyAfter(), properties.dropAfter());
+    }
+
+    @Bean(destroyMethod = "close")
+    JdbcLeaseStore leaseStore(BrokerProperties properties, Clock clock) {
+        BrokerProperties.Store store = properties.store();
+        return new JdbcLeaseStore(store.url(), store.username(), store.password(), clock);
+    }
+
+    @Bean(destroyMethod = "close")
+    GrpcRuntimeLoader runtimeLoader(RuntimeRegistry registry) {
+        return new GrpcRuntimeLoader(registry);
+    }
+
+    @Bean
+    WatchHub watchHub(RuntimeRegistry registry, Clock clock) {
+        return new WatchHub(registry, clock);
+    }
+
+    @Bean
+    BrokerGrpcService brokerGrpcService(BrokerProperties properties, RuntimeRegistry registry, LeaseStore leases,
+                                        GrpcRuntimeLoader loader, WatchHub watches) {
+        Negotiator negotiator = new Negotiator(registry, leases, loader, new Negotiator.Limits(
+                properties.maxAcquireTimeout(), properties.maxCapabilities(), properties.leaseTtl()));
+        return new BrokerGrpcService(registry, negotiator, leases, watches, properties.heartbeatInterval(),
+                properties.leaseTtl());
+    }
+
+    /** Marks silent runtimes unhealthy (checked twice per heartbeat interval) and deletes expired leases. */
+    @Bean(destroyMethod = "shutdownNow")
+    ScheduledExecutorService brokerSweepers(BrokerProperties properties, RuntimeRegistry registry,
+                                            LeaseStore leases, Clock clock) {
+        ScheduledExecutorService sweepers = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "capmesh-broker-sweeper");
+            thread.setDaemon(true);
+            return thread;
+        });
+        long registryEvery = Math.max(50, properties.heartbeatInterval().toMillis() / 2);
+        sweepers.scheduleWithFixedDelay(guarded(registry::sweep), registryEvery, registryEvery, TimeUnit.MILLISECONDS);
+        sweepers.scheduleWithFixedDelay(guarded(() -> leases.expire(clock.instant())), 1, 1, TimeUnit.SECONDS);
+        return sweepers;
+    }
+
+    /** A sweep that fails (the database is away for a moment) must not stop the next one. */
+    private static Runnable guarded(Runnable sweep) {
+        return () -> {
+            try {
+                sweep.run();
+            } catch (RuntimeException e) {
+                System.getLogger(BrokerConfiguration.class.getName())
+                        .log(System.Logger.Level.WARNING, "sweep failed: " + e.getMessage());
+            }
+        };
+    }
+}
