@@ -48,6 +48,7 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
     private volatile Duration interval = Duration.ofSeconds(2);
     private volatile boolean registered;
     private volatile boolean warned;
+    private volatile boolean closed;
     private ScheduledFuture<?> beat;
 
     public BrokerRegistration(ManagedChannel channel, ExtensionRuntime runtime, Identity identity,
@@ -66,6 +67,9 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
     }
 
     private synchronized void schedule(long delayMillis) {
+        if (closed) {
+            return;
+        }
         if (beat != null) {
             beat.cancel(false);
         }
@@ -160,6 +164,7 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
     @Override
     public void close() {
         synchronized (this) {
+            closed = true;
             if (beat != null) {
                 beat.cancel(false);
             }
