@@ -84,6 +84,11 @@ class BrokerMeshIT {
             assertThat(invoke(guava.getAcquired(0).getEndpoint(), "test.legacy-guava", "whoami", ""))
                     .contains("\"hasToImmutableList\": false");
 
+            // operators see the broker and the runtimes through Actuator: health, and metrics for Prometheus
+            assertThat(http(broker.managementPort(), "/actuator/health")).contains("\"status\":\"UP\"");
+            assertThat(http(a.managementPort(), "/actuator/prometheus"))
+                    .contains("capmesh_extension_calls_total{extension=\"legacy-guava\",version=\"1.0.0\"} 1.0");
+
             stub.release(ReleaseRequest.newBuilder().setLeaseId(guava.getLeaseId()).setAccount("acme").build());
             expect(() -> stub.release(ReleaseRequest.newBuilder().setLeaseId(guava.getLeaseId()).setAccount("acme")
                     .build()), Status.Code.NOT_FOUND, "unknown or has expired");
@@ -161,6 +166,12 @@ class BrokerMeshIT {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    private static String http(int port, String path) throws Exception {
+        var client = java.net.http.HttpClient.newHttpClient();
+        return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private static void await(Duration timeout, BooleanSupplier condition) throws InterruptedException {

@@ -19,28 +19,33 @@ final class ServiceProcess implements AutoCloseable {
 
     private final Process process;
     private final int port;
+    private final int managementPort;
     private final Path log;
     private final ManagedChannel channel;
 
-    private ServiceProcess(Process process, int port, Path log) {
+    private ServiceProcess(Process process, int port, int managementPort, Path log) {
         this.process = process;
         this.port = port;
+        this.managementPort = managementPort;
         this.log = log;
         this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     }
 
     /** Starts {@code java -jar jar --spring.grpc.server.port=<free> args...} and waits until it is SERVING. */
     static ServiceProcess start(Path jar, Path log, int port, String... args) throws Exception {
+        int managementPort = freePort();
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1",
                 "-jar", jar.toString(),
                 "--spring.grpc.server.address=127.0.0.1",
-                "--spring.grpc.server.port=" + port));
+                "--spring.grpc.server.port=" + port,
+                "--server.address=127.0.0.1",
+                "--server.port=" + managementPort));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        ServiceProcess service = new ServiceProcess(process, port, log);
+        ServiceProcess service = new ServiceProcess(process, port, managementPort, log);
         service.awaitServing(Duration.ofSeconds(60));
         return service;
     }
@@ -57,6 +62,11 @@ final class ServiceProcess implements AutoCloseable {
 
     int port() {
         return port;
+    }
+
+    /** The HTTP port of Actuator's endpoints. */
+    int managementPort() {
+        return managementPort;
     }
 
     private void awaitServing(Duration timeout) throws Exception {

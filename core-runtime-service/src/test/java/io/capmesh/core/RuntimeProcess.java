@@ -37,6 +37,7 @@ final class RuntimeProcess implements AutoCloseable {
                 "-jar", System.getProperty("capmesh.service.jar"),
                 "--spring.grpc.server.address=127.0.0.1",
                 "--spring.grpc.server.port=" + port,
+                "--server.port=0",
                 "--capmesh.runtime.data-dir=" + dataDir))
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
