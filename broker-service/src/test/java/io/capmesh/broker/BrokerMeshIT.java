@@ -130,6 +130,41 @@ class BrokerMeshIT {
         }
     }
 
+    @Test
+    void twoBrokersSharingOnePostgresSeeTheSameLeases() throws Exception {
+        try (var postgres = io.capmesh.testsupport.LocalContainers.postgres()) {
+            postgres.start();
+            String[] store = {"--capmesh.broker.store.url=" + postgres.getJdbcUrl(),
+                    "--capmesh.broker.store.username=" + postgres.getUsername(),
+                    "--capmesh.broker.store.password=" + postgres.getPassword()};
+            try (ServiceProcess one = ServiceProcess.start(BROKER, dir.resolve("broker-1.log"),
+                         ServiceProcess.freePort(), store);
+                 ServiceProcess two = ServiceProcess.start(BROKER, dir.resolve("broker-2.log"),
+                         ServiceProcess.freePort(), store)) {
+                var first = CapabilityBrokerGrpc.newBlockingStub(one.channel());
+                var second = CapabilityBrokerGrpc.newBlockingStub(two.channel());
+                // each broker keeps its own registry (soft state); a runtime registers with every replica
+                for (var broker : List.of(first, second)) {
+                    broker.register(io.capmesh.proto.v1.RegisterRequest.newBuilder().setRuntimeId("rt")
+                            .setRuntimeTier("core").setEndpoint(Endpoint.newBuilder().setHost("127.0.0.1")
+                                    .setPort(7001))
+                            .addOffers(io.capmesh.proto.v1.CapabilityOffer.newBuilder()
+                                    .setCapability(io.capmesh.proto.v1.Capability.newBuilder().setName("core.echo")
+                                            .setVersion("1.0.0").addMethods("echo"))
+                                    .setTier(Tier.TIER_LOADED)).build());
+                }
+                AcquireResponse lease = first.acquire(acquire("acme", "core.echo", ""));
+                assertThat(second.renew(RenewRequest.newBuilder().setLeaseId(lease.getLeaseId()).setAccount("acme")
+                        .build()).hasExpiresAt()).isTrue();
+                expect(() -> second.renew(RenewRequest.newBuilder().setLeaseId(lease.getLeaseId())
+                        .setAccount("mallory").build()), Status.Code.PERMISSION_DENIED, "another account");
+                second.release(ReleaseRequest.newBuilder().setLeaseId(lease.getLeaseId()).setAccount("acme").build());
+                expect(() -> first.release(ReleaseRequest.newBuilder().setLeaseId(lease.getLeaseId())
+                        .setAccount("acme").build()), Status.Code.NOT_FOUND, "unknown or has expired");
+            }
+        }
+    }
+
     private ServiceProcess startBroker(int port) throws Exception {
         return ServiceProcess.start(BROKER, dir.resolve("broker.log"), port,
                 "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker/leases.db"),
