@@ -36,6 +36,11 @@ public final class RuntimeHost implements AutoCloseable {
     private final RuntimeGrpcService endpoint;
 
     public RuntimeHost(RuntimeSettings settings) {
+        this(settings, new HostServices());
+    }
+
+    /** @param hostServices what the tier lends its extensions (see {@link HostServices}) */
+    public RuntimeHost(RuntimeSettings settings, HostServices hostServices) {
         this.settings = settings;
         this.timers = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "capmesh-deadlines");
@@ -46,7 +51,7 @@ public final class RuntimeHost implements AutoCloseable {
         this.store = new SqliteExtensionStore(settings.dataDirectory().resolve("extensions.db"));
         PackageReader reader = new PackageReader(settings.dataDirectory().resolve("jars"), settings.packageLimits());
         ExtensionLoader loader = new ExtensionLoader(RuntimeHost.class.getClassLoader(), settings.tierPackages(),
-                settings.settings(), settings.maxConcurrentCalls(), Clock.systemUTC());
+                settings.settings(), settings.maxConcurrentCalls(), hostServices, Clock.systemUTC());
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout());

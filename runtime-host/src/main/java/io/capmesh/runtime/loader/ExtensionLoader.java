@@ -2,6 +2,7 @@ package io.capmesh.runtime.loader;
 
 import io.capmesh.extension.api.Extension;
 import io.capmesh.extension.api.ExtensionContext;
+import io.capmesh.runtime.HostServices;
 import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.pkg.ClassFileScanner;
 import io.capmesh.runtime.pkg.ExtensionManifest;
@@ -31,6 +32,7 @@ public final class ExtensionLoader {
     private final List<String> sharedPackages;
     private final Map<String, Map<String, String>> settingsById;
     private final int maxConcurrentCalls;
+    private final HostServices hostServices;
     private final Clock clock;
 
     /**
@@ -39,13 +41,15 @@ public final class ExtensionLoader {
      * @param maxConcurrentCalls per extension version
      */
     public ExtensionLoader(ClassLoader hostLoader, List<String> tierPackages,
-                           Map<String, Map<String, String>> settingsById, int maxConcurrentCalls, Clock clock) {
+                           Map<String, Map<String, String>> settingsById, int maxConcurrentCalls,
+                           HostServices hostServices, Clock clock) {
         this.hostLoader = hostLoader;
         List<String> shared = new ArrayList<>(CANONICAL_PACKAGES);
         shared.addAll(tierPackages);
         this.sharedPackages = List.copyOf(shared);
         this.settingsById = Map.copyOf(settingsById);
         this.maxConcurrentCalls = maxConcurrentCalls;
+        this.hostServices = hostServices;
         this.clock = clock;
     }
 
@@ -152,6 +156,11 @@ public final class ExtensionLoader {
             @Override
             public Map<String, String> settings() {
                 return settings;
+            }
+
+            @Override
+            public <T> java.util.Optional<T> hostService(Class<T> type, String name) {
+                return hostServices.find(type, name);
             }
         };
     }

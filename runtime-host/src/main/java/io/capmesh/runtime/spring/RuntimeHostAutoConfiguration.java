@@ -1,5 +1,6 @@
 package io.capmesh.runtime.spring;
 
+import io.capmesh.runtime.HostServices;
 import io.capmesh.runtime.RuntimeHost;
 import io.capmesh.runtime.RuntimeListener;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -16,6 +17,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.Resource;
@@ -31,9 +33,17 @@ import org.springframework.grpc.server.ServerBuilderCustomizer;
 @EnableConfigurationProperties(RuntimeProperties.class)
 public class RuntimeHostAutoConfiguration {
 
+    /** What the tier lends its extensions; a tier service declares its own bean to add pools, sessions, keys. */
+    @Bean
+    @ConditionalOnMissingBean
+    HostServices hostServices() {
+        return new HostServices();
+    }
+
     @Bean(destroyMethod = "close")
-    RuntimeHost runtimeHost(RuntimeProperties properties, ObjectProvider<RuntimeListener> listeners) {
-        RuntimeHost host = new RuntimeHost(properties.toSettings());
+    RuntimeHost runtimeHost(RuntimeProperties properties, HostServices hostServices,
+                            ObjectProvider<RuntimeListener> listeners) {
+        RuntimeHost host = new RuntimeHost(properties.toSettings(), hostServices);
         listeners.orderedStream().forEach(host.runtime()::addListener);
         return host;
     }
