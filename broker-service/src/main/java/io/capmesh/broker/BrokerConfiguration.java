@@ -4,6 +4,8 @@ import io.capmesh.broker.acquire.GrpcRuntimeLoader;
 import io.capmesh.broker.acquire.Negotiator;
 import io.capmesh.broker.lease.JdbcLeaseStore;
 import io.capmesh.broker.lease.LeaseStore;
+import io.capmesh.broker.registry.HealthProber;
+import io.capmesh.broker.registry.RuntimeChannels;
 import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.WatchHub;
 import java.time.Clock;
@@ -34,8 +36,18 @@ class BrokerConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    GrpcRuntimeLoader runtimeLoader(RuntimeRegistry registry) {
-        return new GrpcRuntimeLoader(registry);
+    RuntimeChannels runtimeChannels(RuntimeRegistry registry) {
+        return new RuntimeChannels(registry);
+    }
+
+    @Bean
+    GrpcRuntimeLoader runtimeLoader(RuntimeRegistry registry, RuntimeChannels channels) {
+        return new GrpcRuntimeLoader(registry, channels);
+    }
+
+    @Bean
+    HealthProber healthProber(RuntimeRegistry registry, RuntimeChannels channels, BrokerProperties properties) {
+        return new HealthProber(registry, channels, properties.healthProbeInterval());
     }
 
     @Bean
@@ -52,10 +64,13 @@ class BrokerConfiguration {
                 properties.leaseTtl());
     }
 
-    /** Marks silent runtimes unhealthy (checked twice per heartbeat interval) and deletes expired leases. */
+    /**
+     * Marks silent runtimes unhealthy (checked twice per heartbeat interval), probes the runtimes' health once
+     * per interval, and deletes expired leases.
+     */
     @Bean(destroyMethod = "shutdownNow")
     ScheduledExecutorService brokerSweepers(BrokerProperties properties, RuntimeRegistry registry,
-                                            LeaseStore leases, Clock clock) {
+                                            HealthProber prober, LeaseStore leases, Clock clock) {
         ScheduledExecutorService sweepers = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, "capmesh-broker-sweeper");
             thread.setDaemon(true);
@@ -63,6 +78,10 @@ class BrokerConfiguration {
         });
         long registryEvery = Math.max(50, properties.heartbeatInterval().toMillis() / 2);
         sweepers.scheduleWithFixedDelay(guarded(registry::sweep), registryEvery, registryEvery, TimeUnit.MILLISECONDS);
+        long probeEvery = properties.healthProbeInterval().toMillis();
+        if (probeEvery > 0) {
+            sweepers.scheduleWithFixedDelay(guarded(prober::probeAll), probeEvery, probeEvery, TimeUnit.MILLISECONDS);
+        }
         sweepers.scheduleWithFixedDelay(guarded(() -> leases.expire(clock.instant())), 1, 1, TimeUnit.SECONDS);
         return sweepers;
     }

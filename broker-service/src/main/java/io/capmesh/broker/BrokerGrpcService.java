@@ -99,7 +99,7 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
             BrokerHealthResponse.Builder health = BrokerHealthResponse.newBuilder().setState(ServingState.SERVING);
             registry.all().stream().sorted(java.util.Comparator.comparing(RuntimeRegistry.Runtime::id))
                     .forEach(r -> health.addRuntimes(RuntimeHealth.newBuilder().setRuntimeId(r.id())
-                            .setRuntimeTier(r.tier()).setEndpoint(r.endpoint()).setState(r.state())
+                            .setRuntimeTier(r.tier()).setEndpoint(r.endpoint()).setState(r.effectiveState())
                             .setLastHeartbeat(Timestamps.of(r.lastHeartbeat()))));
             return health.build();
         });

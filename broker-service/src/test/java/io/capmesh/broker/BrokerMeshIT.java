@@ -134,7 +134,8 @@ class BrokerMeshIT {
     void twoBrokersSharingOnePostgresSeeTheSameLeases() throws Exception {
         try (var postgres = io.capmesh.testsupport.LocalContainers.postgres()) {
             postgres.start();
-            String[] store = {"--capmesh.broker.store.url=" + postgres.getJdbcUrl(),
+            String[] store = {"--capmesh.broker.health-probe-interval=0", // its runtime is registered by hand
+                    "--capmesh.broker.store.url=" + postgres.getJdbcUrl(),
                     "--capmesh.broker.store.username=" + postgres.getUsername(),
                     "--capmesh.broker.store.password=" + postgres.getPassword()};
             try (ServiceProcess one = ServiceProcess.start(BROKER, dir.resolve("broker-1.log"),

@@ -57,6 +57,7 @@ import org.springframework.test.annotation.DirtiesContext;
         "spring.grpc.server.port=0",
         "capmesh.broker.unhealthy-after=10m", // these runtimes are registered by hand and never heartbeat
         "capmesh.broker.drop-after=20m",
+        "capmesh.broker.health-probe-interval=0", // and serve nothing that could answer a probe
         "capmesh.broker.store.url=jdbc:sqlite:${java.io.tmpdir}/capmesh-broker-service-test/${random.uuid}.db"})
 @DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_EACH_TEST_METHOD)
 class BrokerServiceTest {

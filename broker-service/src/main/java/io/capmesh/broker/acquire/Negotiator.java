@@ -136,7 +136,7 @@ public final class Negotiator {
         if (healthy.isEmpty()) {
             return Result.missing(Status.Code.UNAVAILABLE, "every runtime offering " + wanted.name()
                     + " is unhealthy (" + String.join(", ", offered.stream()
-                    .map(p -> p.runtime().id() + ": " + p.runtime().state()).toList()) + ")");
+                    .map(p -> p.runtime().id() + ": " + p.runtime().effectiveState()).toList()) + ")");
         }
         Set<String> versions = new HashSet<>();
         healthy.forEach(p -> versions.add(p.offer().getCapability().getVersion()));

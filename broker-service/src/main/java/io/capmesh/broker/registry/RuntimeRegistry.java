@@ -22,20 +22,30 @@ import java.util.function.Consumer;
  */
 public final class RuntimeRegistry {
 
-    /** A runtime as last heard from. */
+    /**
+     * A runtime as last heard from.
+     *
+     * @param state     from its heartbeats: SERVING, NOT_SERVING (it said so) or UNKNOWN_STATE (it went silent)
+     * @param reachable whether its last health probe answered SERVING (true until probed)
+     */
     public record Runtime(String id, String tier, Endpoint endpoint, List<CapabilityOffer> offers,
-                          ServingState state, Instant lastHeartbeat) {
+                          ServingState state, boolean reachable, Instant lastHeartbeat) {
 
         public Runtime {
             offers = List.copyOf(offers);
         }
 
         public boolean healthy() {
-            return state == ServingState.SERVING;
+            return state == ServingState.SERVING && reachable;
+        }
+
+        /** What clients are told: its heartbeat state, unless its health probe says it does not serve. */
+        public ServingState effectiveState() {
+            return state == ServingState.SERVING && !reachable ? ServingState.NOT_SERVING : state;
         }
 
         Runtime with(List<CapabilityOffer> newOffers, ServingState newState, Instant at) {
-            return new Runtime(id, tier, endpoint, newOffers, newState, at);
+            return new Runtime(id, tier, endpoint, newOffers, newState, reachable, at);
         }
     }
 
@@ -60,7 +70,7 @@ public final class RuntimeRegistry {
     }
 
     public void register(String id, String tier, Endpoint endpoint, List<CapabilityOffer> offers) {
-        Runtime after = new Runtime(id, tier, endpoint, offers, ServingState.SERVING, clock.instant());
+        Runtime after = new Runtime(id, tier, endpoint, offers, ServingState.SERVING, true, clock.instant());
         notify(runtimes.put(id, after), after);
     }
 
@@ -104,6 +114,20 @@ public final class RuntimeRegistry {
         }
     }
 
+    /** Records what a runtime's health probe answered. */
+    public void probed(String id, boolean serving) {
+        Runtime[] change = new Runtime[2];
+        runtimes.computeIfPresent(id, (key, before) -> {
+            change[0] = before;
+            change[1] = new Runtime(before.id(), before.tier(), before.endpoint(), before.offers(), before.state(),
+                    serving, before.lastHeartbeat());
+            return change[1];
+        });
+        if (change[1] != null) {
+            notify(change[0], change[1]);
+        }
+    }
+
     /** Records that a runtime has just loaded something (before its next heartbeat says so). */
     public void updateOffers(String id, List<CapabilityOffer> offers) {
         Runtime[] change = new Runtime[2];
@@ -126,7 +150,7 @@ public final class RuntimeRegistry {
     }
 
     private void notify(Runtime before, Runtime after) {
-        if (before != null && after != null && before.state() == after.state()
+        if (before != null && after != null && before.effectiveState() == after.effectiveState()
                 && before.offers().equals(after.offers())) {
             return; // a heartbeat that changed nothing is not news
         }

@@ -45,8 +45,8 @@ public final class WatchHub {
     }
 
     private void changed(RuntimeRegistry.Change change) {
-        ServingState before = change.before() == null ? ServingState.NOT_SERVING : change.before().state();
-        ServingState after = change.after() == null ? ServingState.NOT_SERVING : change.after().state();
+        ServingState before = change.before() == null ? ServingState.NOT_SERVING : change.before().effectiveState();
+        ServingState after = change.after() == null ? ServingState.NOT_SERVING : change.after().effectiveState();
         if (before != after) {
             RuntimeRegistry.Runtime runtime = change.after() != null ? change.after() : change.before();
             send(null, WatchEvent.newBuilder().setRuntimeHealth(RuntimeHealth.newBuilder()

@@ -1,0 +1,49 @@
+package io.capmesh.broker.registry;
+
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Asks every known runtime's {@code grpc.health.v1} whether it serves, besides listening to its heartbeats: a
+ * runtime that still heartbeats but answers NOT_SERVING (draining, its server stuck) or not at all gets no new
+ * leases until it answers SERVING again.
+ */
+public final class HealthProber {
+
+    private final RuntimeRegistry registry;
+    private final RuntimeChannels channels;
+    private final Duration timeout;
+
+    public HealthProber(RuntimeRegistry registry, RuntimeChannels channels, Duration timeout) {
+        this.registry = registry;
+        this.channels = channels;
+        this.timeout = timeout;
+    }
+
+    /** Probes all runtimes at once; each answer updates the registry when it arrives. */
+    public void probeAll() {
+        for (RuntimeRegistry.Runtime runtime : registry.all()) {
+            HealthGrpc.newStub(channels.to(runtime.endpoint())).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .check(HealthCheckRequest.getDefaultInstance(), new StreamObserver<>() {
+                        @Override
+                        public void onNext(HealthCheckResponse response) {
+                            registry.probed(runtime.id(),
+                                    response.getStatus() == HealthCheckResponse.ServingStatus.SERVING);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            registry.probed(runtime.id(), false);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package io.capmesh.broker.registry;
+
+import io.capmesh.proto.v1.Endpoint;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** One channel per runtime endpoint the broker talks to (loads, health probes), closed when the runtime leaves. */
+public final class RuntimeChannels implements AutoCloseable {
+
+    private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+
+    public RuntimeChannels(RuntimeRegistry registry) {
+        registry.onChange(change -> {
+            if (change.after() == null) {
+                close(target(change.before().endpoint()));
+            }
+        });
+    }
+
+    public ManagedChannel to(Endpoint endpoint) {
+        return channels.computeIfAbsent(target(endpoint), t -> NettyChannelBuilder.forTarget(t).usePlaintext().build());
+    }
+
+    private static String target(Endpoint endpoint) {
+        return endpoint.getHost() + ":" + endpoint.getPort();
+    }
+
+    private void close(String target) {
+        ManagedChannel channel = channels.remove(target);
+        if (channel != null) {
+            channel.shutdownNow();
+        }
+    }
+
+    @Override
+    public void close() {
+        channels.keySet().forEach(this::close);
+    }
+}
