@@ -20,6 +20,7 @@ import io.capmesh.proto.v1.RuntimeHealth;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.ServingState;
 import io.capmesh.proto.v1.Tier;
+import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -138,10 +139,8 @@ class BrokerMeshIT {
                     "--capmesh.broker.store.url=" + postgres.getJdbcUrl(),
                     "--capmesh.broker.store.username=" + postgres.getUsername(),
                     "--capmesh.broker.store.password=" + postgres.getPassword()};
-            try (ServiceProcess one = ServiceProcess.start(BROKER, dir.resolve("broker-1.log"),
-                         ServiceProcess.freePort(), store);
-                 ServiceProcess two = ServiceProcess.start(BROKER, dir.resolve("broker-2.log"),
-                         ServiceProcess.freePort(), store)) {
+            try (ServiceProcess one = ServiceProcess.start(BROKER, dir.resolve("broker-1.log"), store);
+                 ServiceProcess two = ServiceProcess.start(BROKER, dir.resolve("broker-2.log"), store)) {
                 var first = CapabilityBrokerGrpc.newBlockingStub(one.channel());
                 var second = CapabilityBrokerGrpc.newBlockingStub(two.channel());
                 // each broker keeps its own registry (soft state); a runtime registers with every replica
@@ -174,7 +173,7 @@ class BrokerMeshIT {
     }
 
     private ServiceProcess startRuntime(String name, int brokerPort, String available) throws Exception {
-        return ServiceProcess.start(RUNTIME, dir.resolve("runtime-" + name + ".log"), ServiceProcess.freePort(),
+        return ServiceProcess.start(RUNTIME, dir.resolve("runtime-" + name + ".log"),
                 "--capmesh.runtime.data-dir=" + dir.resolve("runtime-" + name),
                 "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort,
                 "--capmesh.runtime.available=" + (available.isEmpty() ? "classpath*:nothing/*.jar" : available));

@@ -12,6 +12,7 @@ import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.runtime.client.Completion;
 import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
+import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
@@ -35,7 +36,7 @@ class CoreRuntimeProcessIT {
 
     @Test
     void servesItsBundledCapabilitiesAndShowsItsServicesThroughReflection() throws Exception {
-        try (RuntimeProcess runtime = RuntimeProcess.start(dir.resolve("data"))) {
+        try (ServiceProcess runtime = start(dir.resolve("data"))) {
             var stub = RuntimeServiceGrpc.newBlockingStub(runtime.channel());
             assertThat(text(invoke(stub, "core.json", "canonicalize", "{\"b\":1,\"a\":2.50}")))
                     .isEqualTo("{\"a\":2.5,\"b\":1}");
@@ -53,17 +54,17 @@ class CoreRuntimeProcessIT {
         Path data = dir.resolve("data");
         byte[] guava = Files.readAllBytes(Path.of(System.getProperty("capmesh.demo.extensions"),
                 "capmesh-ext-legacy-guava.jar"));
-        try (RuntimeProcess runtime = RuntimeProcess.start(data)) {
+        try (ServiceProcess runtime = start(data)) {
             var async = RuntimeServiceGrpc.newStub(runtime.channel());
             DeployResponse deployed = PackageUpload.deploy(async, DeployHeader.getDefaultInstance(), guava, UPLOAD);
             assertThat(deployed.getExtension().getManifest().getId()).isEqualTo("legacy-guava");
-            byte[] echo = bundledEcho(runtime);
+            byte[] echo = bundledEcho();
             SwapResponse swapped = PackageUpload.swap(async, DeployHeader.getDefaultInstance(),
                     Repackager.withVersion(echo, "1.4.0"), UPLOAD);
             assertThat(swapped.getCurrent().getManifest().getVersion()).isEqualTo("1.4.0");
             runtime.kill(); // right after the acknowledgements: no graceful shutdown
         }
-        try (RuntimeProcess restarted = RuntimeProcess.start(data)) {
+        try (ServiceProcess restarted = start(data)) {
             var stub = RuntimeServiceGrpc.newBlockingStub(restarted.channel());
             assertThat(text(invoke(stub, "test.legacy-guava", "whoami", "")))
                     .contains("\"hasToImmutableList\": false");
@@ -75,14 +76,19 @@ class CoreRuntimeProcessIT {
         }
     }
 
-    private static byte[] bundledEcho(RuntimeProcess runtime) throws Exception {
+    private static ServiceProcess start(Path data) throws Exception {
+        return ServiceProcess.start(Path.of(System.getProperty("capmesh.service.jar")),
+                data.resolveSibling(data.getFileName() + ".log"), "--capmesh.runtime.data-dir=" + data);
+    }
+
+    private static byte[] bundledEcho() throws Exception {
         try (var in = CoreRuntimeProcessIT.class.getClassLoader()
                 .getResourceAsStream("capmesh/extensions/capmesh-ext-echo.jar")) {
             return in.readAllBytes();
         }
     }
 
-    private static List<String> reflectedServices(RuntimeProcess runtime) throws Exception {
+    private static List<String> reflectedServices(ServiceProcess runtime) throws Exception {
         CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(runtime.channel())
                 .serverReflectionInfo(Completion.of(answer));

@@ -1,4 +1,4 @@
-package io.capmesh.broker;
+package io.capmesh.testsupport;
 
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
@@ -14,8 +14,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** A packaged capmesh service started as its own JVM on a loopback port, as an operator would start it. */
-final class ServiceProcess implements AutoCloseable {
+/**
+ * A packaged capmesh service started as its own JVM, as an operator would start it (the JVM flags of
+ * {@code bin/service}), with its gRPC and management ports on loopback; {@link #start} returns once the service
+ * reports SERVING on {@code grpc.health.v1}.
+ */
+public final class ServiceProcess implements AutoCloseable {
 
     private final Process process;
     private final int port;
@@ -31,8 +35,13 @@ final class ServiceProcess implements AutoCloseable {
         this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     }
 
-    /** Starts {@code java -jar jar --spring.grpc.server.port=<free> args...} and waits until it is SERVING. */
-    static ServiceProcess start(Path jar, Path log, int port, String... args) throws Exception {
+    /** Starts the service jar on a free gRPC port with the given Spring Boot arguments. */
+    public static ServiceProcess start(Path jar, Path log, String... args) throws Exception {
+        return start(jar, log, freePort(), args);
+    }
+
+    /** Starts the service jar on the given gRPC port (to restart a service where its clients expect it). */
+    public static ServiceProcess start(Path jar, Path log, int port, String... args) throws Exception {
         int managementPort = freePort();
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -46,26 +55,27 @@ final class ServiceProcess implements AutoCloseable {
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         ServiceProcess service = new ServiceProcess(process, port, managementPort, log);
-        service.awaitServing(Duration.ofSeconds(60));
+        service.awaitServing(Duration.ofSeconds(90));
         return service;
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
     }
 
-    ManagedChannel channel() {
+    /** A channel to the service's gRPC port. */
+    public ManagedChannel channel() {
         return channel;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
     /** The HTTP port of Actuator's endpoints. */
-    int managementPort() {
+    public int managementPort() {
         return managementPort;
     }
 
@@ -86,15 +96,17 @@ final class ServiceProcess implements AutoCloseable {
             }
             Thread.sleep(100);
         }
+        process.destroyForcibly();
         throw new IllegalStateException("the service did not report SERVING within " + timeout + "; see " + log);
     }
 
-    /** Ends the process at once, as a crash or {@code kill -9} would. */
-    void kill() throws InterruptedException {
+    /** Ends the process at once, as a crash or {@code kill -9} would: nothing gets to flush or say goodbye. */
+    public void kill() throws InterruptedException {
         channel.shutdownNow();
         process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** Stops the process as an operator would (SIGTERM: a graceful shutdown), forcibly after 30 s. */
     @Override
     public void close() throws InterruptedException {
         channel.shutdownNow();
