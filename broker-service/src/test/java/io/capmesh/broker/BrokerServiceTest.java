@@ -125,6 +125,40 @@ class BrokerServiceTest {
     }
 
     @Test
+    void listFiltersByPrefixTierAndHealthAndPreferLocalPicksAReplicaOnTheCallersHost() {
+        register("r1", 7001, offer("core.json", "1.0.0", Tier.TIER_LOADED), offer("ml.onnx", "1.0.0", Tier.TIER_LOADABLE));
+        broker.register(RegisterRequest.newBuilder().setRuntimeId("r2").setRuntimeTier("core")
+                .setEndpoint(Endpoint.newBuilder().setHost("10.1.2.3").setPort(7002))
+                .addOffers(offer("core.json", "1.1.0", Tier.TIER_LOADED)).build());
+        broker.heartbeat(HeartbeatRequest.newBuilder().setRuntimeId("r2").setState(ServingState.NOT_SERVING)
+                .addOffers(offer("core.json", "1.1.0", Tier.TIER_LOADED)).build());
+
+        var all = broker.list(io.capmesh.proto.v1.ListCapabilitiesRequest.getDefaultInstance());
+        assertThat(all.getCapabilitiesList()).extracting(e -> e.getName()).containsExactly("core.json", "ml.onnx");
+        assertThat(all.getCapabilities(0).getVersionsList()).containsExactly("1.1.0", "1.0.0");
+        var core = broker.list(io.capmesh.proto.v1.ListCapabilitiesRequest.newBuilder().setNamePrefix("core.").build());
+        assertThat(core.getCapabilitiesList()).extracting(e -> e.getName()).containsExactly("core.json");
+        var loadable = broker.list(io.capmesh.proto.v1.ListCapabilitiesRequest.newBuilder()
+                .setTier(Tier.TIER_LOADABLE).build());
+        assertThat(loadable.getCapabilitiesList()).extracting(e -> e.getName()).containsExactly("ml.onnx");
+        var healthy = broker.list(io.capmesh.proto.v1.ListCapabilitiesRequest.newBuilder().setHealthyOnly(true)
+                .setNamePrefix("core.").build());
+        assertThat(healthy.getCapabilities(0).getVersionsList()).containsExactly("1.0.0");
+
+        // r2 said NOT_SERVING: no lease points to it, even for a range only it could satisfy
+        expect(() -> broker.acquire(acquire("acme", "core.json", "^1.1")), Status.Code.FAILED_PRECONDITION,
+                "no healthy runtime offers core.json '^1.1' (offered: 1.0.0)");
+        broker.heartbeat(HeartbeatRequest.newBuilder().setRuntimeId("r2").setState(ServingState.SERVING)
+                .addOffers(offer("core.json", "1.0.0", Tier.TIER_LOADED)).build());
+        for (int i = 0; i < 20; i++) {
+            AcquireResponse local = broker.acquire(acquire("account-" + i, "core.json", "").toBuilder()
+                    .setPreferLocal(true).setClientHost("10.1.2.3").build());
+            assertThat(local.getAcquired(0).getEndpoint().getHost()).isEqualTo("10.1.2.3");
+            assertThat(local.getAcquired(0).getFallbacks(0).getHost()).isEqualTo("127.0.0.1");
+        }
+    }
+
+    @Test
     void dependenciesAreAcquiredTooAndAMissingOptionalIsReportedNotFatal() {
         register("r1", 7001, offer("core.json", "1.0.0", Tier.TIER_LOADED),
                 offer("data.sql", "2.1.0", Tier.TIER_LOADED).toBuilder().addDependencies(
