@@ -14,6 +14,7 @@ import com.google.protobuf.DynamicMessage;
 import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.proto.v1.UnloadResponse;
+import io.capmesh.runtime.client.Completion;
 import io.capmesh.runtime.pkg.Repackager;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
@@ -256,22 +257,7 @@ class TypedServicesTest {
             CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
             StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel)
                     .withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .serverReflectionInfo(new StreamObserver<>() {
-                        @Override
-                        public void onNext(ServerReflectionResponse response) {
-                            answer.complete(response);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            answer.completeExceptionally(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                            answer.completeExceptionally(new AssertionError("reflection answered nothing"));
-                        }
-                    });
+                    .serverReflectionInfo(Completion.of(answer));
             requests.onNext(request);
             requests.onCompleted();
             return answer.get(10, TimeUnit.SECONDS);
