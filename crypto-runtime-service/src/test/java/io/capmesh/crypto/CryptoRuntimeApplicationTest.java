@@ -17,6 +17,7 @@ import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
+import io.capmesh.testsupport.BackgroundLoad;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -74,7 +75,7 @@ class CryptoRuntimeApplicationTest {
     }
 
     @Test
-    void keysOutliveASwapOfTheExtensionAndTheReplacedVersionIsCollected() throws Exception {
+    void keysOutliveASwapUnderLoadThatFailsNoCallAndTheReplacedVersionIsCollected() throws Exception {
         var keys = KeysGrpc.newBlockingStub(channel);
         var signer = SignerGrpc.newBlockingStub(channel);
         String keyId = keys.generate(GenerateKeyRequest.newBuilder().setType(KeyType.ED25519).build()).getKeyId();
@@ -82,8 +83,17 @@ class CryptoRuntimeApplicationTest {
         ByteString before = signer.sign(SignRequest.newBuilder().setKeyId(keyId).setMessage(message).build())
                 .getSignature();
 
-        SwapResponse swapped = PackageUpload.swap(RuntimeServiceGrpc.newStub(channel),
-                DeployHeader.getDefaultInstance(), Repackager.withVersion(bundled(), "1.0.1"), Duration.ofSeconds(60));
+        SwapResponse swapped;
+        BackgroundLoad load = BackgroundLoad.start(4, () -> signer.sign(SignRequest.newBuilder().setKeyId(keyId)
+                .setMessage(message).build()));
+        try (load) {
+            Thread.sleep(200);
+            swapped = PackageUpload.swap(RuntimeServiceGrpc.newStub(channel), DeployHeader.getDefaultInstance(),
+                    Repackager.withVersion(bundled(), "1.0.1"), Duration.ofSeconds(60));
+            Thread.sleep(200);
+        }
+        assertThat(load.failures()).as("calls failed during the swap").isEmpty();
+        assertThat(load.calls()).isPositive();
 
         assertThat(swapped.getCurrent().getManifest().getVersion()).isEqualTo("1.0.1");
         assertThat(swapped.getPrevious().getReclamation().getState()).isEqualTo(Reclamation.State.COLLECTED);

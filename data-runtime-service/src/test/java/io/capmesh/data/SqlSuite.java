@@ -23,6 +23,7 @@ import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
+import io.capmesh.testsupport.BackgroundLoad;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -366,7 +367,7 @@ abstract class SqlSuite {
      * them (statement timers, pool threads and all), leaves nothing behind that keeps its classloader alive.
      */
     @Test
-    void aSwapKeepsThePoolsWarmAndTheOldVersionIsCollected() throws Exception {
+    void aSwapUnderLoadFailsNoQueryKeepsThePoolsWarmAndTheOldVersionIsCollected() throws Exception {
         String table = table("id BIGINT PRIMARY KEY");
         execute("INSERT INTO " + table + " VALUES (?)", int64(1));
         long created = meters.get("hikaricp.connections.creation").tag("pool", "main").timer().count();
@@ -376,8 +377,16 @@ abstract class SqlSuite {
                 .getResourceAsStream("capmesh/extensions/capmesh-ext-data-sql.jar")) {
             jar = in.readAllBytes();
         }
-        SwapResponse swapped = PackageUpload.swap(RuntimeServiceGrpc.newStub(channel),
-                DeployHeader.getDefaultInstance(), Repackager.withVersion(jar, "1.0.1"), Duration.ofSeconds(60));
+        SwapResponse swapped;
+        BackgroundLoad load = BackgroundLoad.start(4, () -> assertThat(count(table)).isEqualTo(1));
+        try (load) {
+            Thread.sleep(200);
+            swapped = PackageUpload.swap(RuntimeServiceGrpc.newStub(channel), DeployHeader.getDefaultInstance(),
+                    Repackager.withVersion(jar, "1.0.1"), Duration.ofSeconds(60));
+            Thread.sleep(200);
+        }
+        assertThat(load.failures()).as("queries failed during the swap").isEmpty();
+        assertThat(load.calls()).isPositive();
 
         assertThat(swapped.getCurrent().getManifest().getVersion()).isEqualTo("1.0.1");
         assertThat(swapped.getPrevious().getReclamation().getState())

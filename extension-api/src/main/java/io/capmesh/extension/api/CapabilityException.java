@@ -13,7 +13,11 @@ public final class CapabilityException extends RuntimeException {
         FAILED_PRECONDITION,
         RESOURCE_EXHAUSTED,
         PERMISSION_DENIED,
-        UNAVAILABLE
+        UNAVAILABLE,
+        /** The work ran out of time (a statement timeout, say). */
+        DEADLINE_EXCEEDED,
+        /** The work was rolled back by a conflict (a deadlock, a serialization failure): retry it whole. */
+        ABORTED
     }
 
     private final Reason reason;

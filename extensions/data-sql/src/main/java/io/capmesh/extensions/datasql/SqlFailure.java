@@ -99,16 +99,15 @@ final class SqlFailure extends RuntimeException {
         return Status.fromCode(code).withDescription(getMessage());
     }
 
-    /**
-     * For the generic {@code Invoke}, whose reasons are fewer: a statement timeout is answered RESOURCE_EXHAUSTED
-     * (it is a limit the runtime sets, like max-rows) and a rolled-back transaction UNAVAILABLE (retry it).
-     */
+    /** The same failure for the generic {@code Invoke}, with the same status. */
     CapabilityException toCapabilityException() {
         CapabilityException.Reason reason = switch (code) {
             case NOT_FOUND -> CapabilityException.Reason.NOT_FOUND;
             case FAILED_PRECONDITION -> CapabilityException.Reason.FAILED_PRECONDITION;
-            case RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED -> CapabilityException.Reason.RESOURCE_EXHAUSTED;
-            case UNAVAILABLE, ABORTED -> CapabilityException.Reason.UNAVAILABLE;
+            case RESOURCE_EXHAUSTED -> CapabilityException.Reason.RESOURCE_EXHAUSTED;
+            case DEADLINE_EXCEEDED -> CapabilityException.Reason.DEADLINE_EXCEEDED;
+            case UNAVAILABLE -> CapabilityException.Reason.UNAVAILABLE;
+            case ABORTED -> CapabilityException.Reason.ABORTED;
             default -> CapabilityException.Reason.INVALID_ARGUMENT;
         };
         return new CapabilityException(reason, getMessage());
