@@ -20,14 +20,17 @@ import java.util.function.Supplier;
  * its thread-local values on the runtime's pooled threads (by renewing those threads). Threads it started are
  * interrupted, never stopped; if they ignore that, they are named in the leak report.
  *
- * <p>Reading thread-locals, shutdown hooks and timers needs {@code --add-opens java.base/java.lang} and
- * {@code java.base/java.util}; without them the inspection says what it could not see.
+ * <p>Reading thread-locals, shutdown hooks, timers and inherited access-control contexts needs
+ * {@code --add-opens} of {@code java.base/java.lang}, {@code java.base/java.util} and {@code java.base/java.security};
+ * without them the inspection says what it could not see.
  */
 public final class LeakInspector {
 
     private static final Field THREAD_LOCALS = field(Thread.class, "threadLocals");
     private static final Field INHERITABLE_THREAD_LOCALS = field(Thread.class, "inheritableThreadLocals");
     private static final Field THREAD_TARGET = field(Thread.class, "target");
+    private static final Field INHERITED_CONTEXT = field(Thread.class, "inheritedAccessControlContext");
+    private static final Field CONTEXT_DOMAINS = field(java.security.AccessControlContext.class, "context");
     private static final Field MAP_TABLE = field(nested(ThreadLocal.class, "ThreadLocalMap"), "table");
     private static final Field ENTRY_VALUE =
             field(nested(nested(ThreadLocal.class, "ThreadLocalMap"), "Entry"), "value");
@@ -56,6 +59,13 @@ public final class LeakInspector {
                 thread.interrupt();
             }
         }
+        for (Thread thread : liveThreads()) {
+            if (inheritsContextOf(thread, loader) && System.getSecurityManager() == null
+                    && write(INHERITED_CONTEXT, thread, null)) {
+                cleaned.add("cleared the access-control context thread '" + thread.getName()
+                        + "' inherited from a call into the extension (it was started during one)");
+            }
+        }
         removeOwnThreadLocals(loader).forEach(value -> cleaned.add("removed " + value + " from this thread"));
         List<Thread> holders = new ArrayList<>();
         for (Map.Entry<Thread, List<String>> held : threadLocalsHeld(loader).entrySet()) {
@@ -82,6 +92,12 @@ public final class LeakInspector {
                         + "' started by the extension is still running" + describeTask(thread));
             }
         }
+        for (Thread thread : liveThreads()) {
+            if (inheritsContextOf(thread, loader)) {
+                causes.add("thread '" + thread.getName() + "' was started during a call into the extension and "
+                        + "holds its access-control context");
+            }
+        }
         threadLocalsHeld(loader).forEach((thread, values) -> causes.add("thread '" + thread.getName()
                 + "' holds " + String.join(", ", values)));
         for (Thread hook : shutdownHooks()) {
@@ -89,9 +105,10 @@ public final class LeakInspector {
                 causes.add("shutdown hook '" + hook.getName() + "' is still registered");
             }
         }
-        if (THREAD_LOCALS == null || SHUTDOWN_HOOKS == null || TIMER_QUEUE == null) {
+        if (THREAD_LOCALS == null || SHUTDOWN_HOOKS == null || TIMER_QUEUE == null || CONTEXT_DOMAINS == null) {
             causes.add("thread-locals, shutdown hooks and timers could not be inspected: run the runtime with "
-                    + "--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED");
+                    + "--add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/java.util=ALL-UNNAMED "
+                    + "--add-opens java.base/java.security=ALL-UNNAMED");
         }
         if (causes.isEmpty()) {
             causes.add("no thread, timer, thread-local or shutdown hook refers to it: a static field or cache "
@@ -107,6 +124,24 @@ public final class LeakInspector {
         }
         Object target = read(THREAD_TARGET, thread);
         return target != null && target.getClass().getClassLoader() == loader;
+    }
+
+    /**
+     * A thread created while extension code was on the stack inherits an access-control context that holds the
+     * extension's protection domain, and with it its classloader, for the thread's whole life (a JDBC driver's
+     * cleaner or timer thread started lazily during a call does this).
+     */
+    private static boolean inheritsContextOf(Thread thread, ClassLoader loader) {
+        Object context = read(INHERITED_CONTEXT, thread);
+        Object domains = context == null ? null : read(CONTEXT_DOMAINS, context);
+        if (domains instanceof java.security.ProtectionDomain[] array) {
+            for (java.security.ProtectionDomain domain : array) {
+                if (domain != null && domain.getClassLoader() == loader) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static String describeTask(Thread thread) {
@@ -265,6 +300,18 @@ public final class LeakInspector {
             threads = new Thread[threads.length * 2];
         }
         return Arrays.asList(Arrays.copyOf(threads, n));
+    }
+
+    private static boolean write(Field field, Object target, Object value) {
+        if (field == null) {
+            return false;
+        }
+        try {
+            field.set(target, value);
+            return true;
+        } catch (IllegalAccessException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static Object read(Field field, Object target) {
