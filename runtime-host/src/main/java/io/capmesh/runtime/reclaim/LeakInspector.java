@@ -55,6 +55,12 @@ public final class LeakInspector {
             }
             if (isTimer(thread) && cancelTimer(thread)) {
                 cleaned.add("cancelled timer thread '" + thread.getName() + "'");
+            } else if (!runsExtensionCode(thread, loader)) {
+                // a host or library thread that was merely created during a call: it inherited the context
+                // classloader, which its own code has no use for once the extension is gone
+                thread.setContextClassLoader(LeakInspector.class.getClassLoader());
+                cleaned.add("reset the context classloader of thread '" + thread.getName()
+                        + "' (created during a call into the extension)");
             } else {
                 thread.interrupt();
             }
@@ -116,6 +122,13 @@ public final class LeakInspector {
                     + "(jcmd <pid> GC.heap_dump) shows the path from a GC root to " + loader);
         }
         return causes;
+    }
+
+    /** The thread's own code (its class, or the task it was given) comes from the extension. */
+    private static boolean runsExtensionCode(Thread thread, ClassLoader loader) {
+        Object target = read(THREAD_TARGET, thread);
+        return thread.getClass().getClassLoader() == loader
+                || (target != null && target.getClass().getClassLoader() == loader);
     }
 
     private static boolean startedBy(Thread thread, ClassLoader loader) {
