@@ -125,8 +125,9 @@ class CallPolicyTest {
 
     @Test
     void whenNothingAnswersTheErrorListsEveryAttempt() throws Exception {
-        Endpoint one = Fakes.nothingListening();
-        Endpoint two = Fakes.nothingListening();
+        List<Endpoint> nowhere = Fakes.nothingListening(2);
+        Endpoint one = nowhere.get(0);
+        Endpoint two = nowhere.get(1);
         Fakes.Broker broker = broker(one, two);
         Capabilities caps = caps(broker);
 

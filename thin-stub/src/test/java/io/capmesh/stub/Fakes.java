@@ -53,8 +53,21 @@ final class Fakes {
 
     /** An endpoint where nothing listens: connecting is refused at once. */
     static Endpoint nothingListening() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return endpoint(socket.getLocalPort());
+        return nothingListening(1).get(0);
+    }
+
+    /** Distinct endpoints where nothing listens (held open together while chosen, so no port repeats). */
+    static List<Endpoint> nothingListening(int count) throws IOException {
+        List<ServerSocket> sockets = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                sockets.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+            }
+            return sockets.stream().map(socket -> endpoint(socket.getLocalPort())).toList();
+        } finally {
+            for (ServerSocket socket : sockets) {
+                socket.close();
+            }
         }
     }
 
