@@ -24,6 +24,7 @@ import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.runtime.client.Completion;
+import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
@@ -48,6 +49,13 @@ import org.junit.jupiter.api.io.TempDir;
  * file that holds them shows none of them, and a refusal to start under another master key.
  */
 class CryptoRuntimeProcessIT {
+
+    private static final Path JAR = Path.of(System.getProperty("capmesh.service.jar"));
+
+    private static ServiceProcess start(Path data, Map<String, String> environment) throws Exception {
+        return ServiceProcess.start(JAR, data.resolveSibling(data.getFileName() + ".log"), environment,
+                "--capmesh.runtime.data-dir=" + data);
+    }
 
     private static final HexFormat HEX = HexFormat.of();
     /** RFC 8032 section 7.1, test 1. */
@@ -76,7 +84,7 @@ class CryptoRuntimeProcessIT {
         ByteString generatedPublic;
         ByteString sealed;
         ByteString message = ByteString.copyFromUtf8("release 1.2.3");
-        try (RuntimeProcess runtime = RuntimeProcess.start(data, environment)) {
+        try (ServiceProcess runtime = start(data, environment)) {
             assertThat(reflectedServices(runtime)).contains("capmesh.crypto.v1.Hash", "capmesh.crypto.v1.Mac",
                     "capmesh.crypto.v1.Signer", "capmesh.crypto.v1.Aead", "capmesh.crypto.v1.Keys",
                     "capmesh.v1.RuntimeService", "grpc.health.v1.Health");
@@ -129,7 +137,7 @@ class CryptoRuntimeProcessIT {
         }
         assertThat(data.resolve("master.key")).doesNotExist();
 
-        try (RuntimeProcess restarted = RuntimeProcess.start(data, environment)) {
+        try (ServiceProcess restarted = start(data, environment)) {
             var keys = KeysGrpc.newBlockingStub(restarted.channel()).withDeadlineAfter(10, TimeUnit.SECONDS);
             var signer = SignerGrpc.newBlockingStub(restarted.channel()).withDeadlineAfter(10, TimeUnit.SECONDS);
             var aead = AeadGrpc.newBlockingStub(restarted.channel()).withDeadlineAfter(10, TimeUnit.SECONDS);
@@ -150,7 +158,8 @@ class CryptoRuntimeProcessIT {
         }
 
         String otherKey = randomBase64();
-        String refusal = RuntimeProcess.refusal(data, Map.of("CAPMESH_CRYPTO_MASTER_KEY", otherKey));
+        String refusal = ServiceProcess.refusal(JAR, data.resolveSibling("refused.log"),
+                Map.of("CAPMESH_CRYPTO_MASTER_KEY", otherKey), "--capmesh.runtime.data-dir=" + data);
         assertThat(refusal).contains("APPLICATION FAILED TO START",
                 "The key store " + data.resolve("keys.store") + " does not decrypt with the configured master key",
                 "Start with the master key the store was written with");
@@ -170,7 +179,7 @@ class CryptoRuntimeProcessIT {
         });
     }
 
-    private static List<String> reflectedServices(RuntimeProcess runtime) throws Exception {
+    private static List<String> reflectedServices(ServiceProcess runtime) throws Exception {
         CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(runtime.channel())
                 .serverReflectionInfo(Completion.of(answer));

@@ -8,10 +8,12 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -42,7 +44,43 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Starts the service jar on the given gRPC port (to restart a service where its clients expect it). */
     public static ServiceProcess start(Path jar, Path log, int port, String... args) throws Exception {
+        return start(jar, log, port, Map.of(), args);
+    }
+
+    /** Starts the service jar on a free gRPC port with extra environment variables. */
+    public static ServiceProcess start(Path jar, Path log, Map<String, String> environment, String... args)
+            throws Exception {
+        return start(jar, log, freePort(), environment, args);
+    }
+
+    private static ServiceProcess start(Path jar, Path log, int port, Map<String, String> environment,
+                                        String... args) throws Exception {
         int managementPort = freePort();
+        Process process = launch(jar, log, port, managementPort, environment, args);
+        ServiceProcess service = new ServiceProcess(process, port, managementPort, log);
+        service.awaitServing(Duration.ofSeconds(90));
+        return service;
+    }
+
+    /**
+     * Starts the service jar expecting it to refuse to start (a bad setting, a wrong key): waits for it to exit
+     * with a failure and answers everything it printed.
+     */
+    public static String refusal(Path jar, Path log, Map<String, String> environment, String... args)
+            throws Exception {
+        Process process = launch(jar, log, freePort(), freePort(), environment, args);
+        if (!process.waitFor(90, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("the service did not stop within 90 s; see " + log);
+        }
+        if (process.exitValue() == 0) {
+            throw new IllegalStateException("the service exited normally; see " + log);
+        }
+        return Files.readString(log);
+    }
+
+    private static Process launch(Path jar, Path log, int port, int managementPort, Map<String, String> environment,
+                                  String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1",
@@ -52,11 +90,10 @@ public final class ServiceProcess implements AutoCloseable {
                 "--server.address=127.0.0.1",
                 "--server.port=" + managementPort));
         command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        ServiceProcess service = new ServiceProcess(process, port, managementPort, log);
-        service.awaitServing(Duration.ofSeconds(90));
-        return service;
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().putAll(environment);
+        return builder.start();
     }
 
     public static int freePort() throws IOException {
