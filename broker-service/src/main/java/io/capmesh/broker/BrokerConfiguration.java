@@ -6,6 +6,7 @@ import io.capmesh.broker.lease.JdbcLeaseStore;
 import io.capmesh.broker.lease.LeaseStore;
 import io.capmesh.broker.registry.HealthProber;
 import io.capmesh.broker.registry.RuntimeChannels;
+import io.capmesh.telemetry.Tracing;
 import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.WatchHub;
 import java.time.Clock;
@@ -36,8 +37,8 @@ class BrokerConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    RuntimeChannels runtimeChannels(RuntimeRegistry registry) {
-        return new RuntimeChannels(registry);
+    RuntimeChannels runtimeChannels(RuntimeRegistry registry, Tracing tracing) {
+        return new RuntimeChannels(registry, tracing.clientInterceptor());
     }
 
     @Bean

@@ -28,15 +28,18 @@ import io.capmesh.proto.v1.RuntimeHealth;
 import io.capmesh.proto.v1.ServingState;
 import io.capmesh.proto.v1.WatchEvent;
 import io.capmesh.proto.v1.WatchRequest;
+import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.opentelemetry.api.trace.Span;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /** {@code capmesh.v1.CapabilityBroker}: validates each request, then hands it to the part that owns it. */
 public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrokerImplBase {
@@ -70,7 +73,18 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
 
     @Override
     public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> observer) {
-        answer(observer, () -> negotiator.acquire(request));
+        Span span = Span.current(); // the call's server span, when tracing is on
+        span.setAttribute(CapmeshAttributes.ACCOUNT, request.getAccount());
+        answer(observer, () -> {
+            AcquireResponse granted = negotiator.acquire(request);
+            span.setAttribute(CapmeshAttributes.LEASE, granted.getLeaseId());
+            span.setAttribute(CapmeshAttributes.CAPABILITY, granted.getAcquiredList().stream()
+                    .map(a -> a.getName() + "@" + a.getVersion()).collect(Collectors.joining(",")));
+            span.setAttribute(CapmeshAttributes.REPLICA, granted.getAcquiredList().stream()
+                    .map(a -> a.getEndpoint().getHost() + ":" + a.getEndpoint().getPort())
+                    .collect(Collectors.joining(",")));
+            return granted;
+        });
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc.CapabilityBrokerBlockingStub;
 import io.capmesh.proto.v1.ListCapabilitiesRequest;
 import io.capmesh.proto.v1.ReleaseRequest;
+import io.capmesh.telemetry.Tracing;
 import io.github.resilience4j.bulkhead.Bulkhead;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import io.github.resilience4j.bulkhead.BulkheadRegistry;
@@ -15,10 +16,14 @@ import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
 import io.github.resilience4j.retry.RetryRegistry;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.List;
@@ -60,19 +65,26 @@ public final class CapabilityClient implements AutoCloseable {
     private final RetryRegistry retries;
     private final BulkheadRegistry bulkheads;
     private final ScheduledExecutorService renewals;
+    private final Tracer tracer;
     private final Set<Capabilities> open = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private CapabilityClient(Builder builder) {
         this.brokerTarget = builder.broker;
         this.account = builder.account;
+        this.tracer = builder.openTelemetry.getTracer(Tracing.INSTRUMENTATION);
+        ClientInterceptor tracing = GrpcTelemetry.create(builder.openTelemetry).createClientInterceptor();
+        Consumer<ManagedChannelBuilder<?>> channels = channel -> {
+            builder.channels.accept(channel);
+            channel.intercept(tracing);
+        };
         ManagedChannelBuilder<?> channel = ManagedChannelBuilder.forTarget(builder.broker);
-        builder.channels.accept(channel);
+        channels.accept(channel);
         this.broker = channel.build();
         this.brokerTimeout = builder.brokerTimeout;
         this.attemptTimeout = builder.attemptTimeout;
         this.replicas = new Replicas(CircuitBreakerRegistry.of(CircuitBreakerConfig.from(builder.circuitBreaker)
-                .recordException(CapabilityClient::replicaFailure).build()), builder.channels);
+                .recordException(CapabilityClient::replicaFailure).build()), channels);
         this.retries = RetryRegistry.of(RetryConfig.custom()
                 .maxAttempts(builder.maxAttempts)
                 .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(builder.initialBackoff, 2.0, 0.5,
@@ -185,6 +197,10 @@ public final class CapabilityClient implements AutoCloseable {
         return attemptTimeout;
     }
 
+    Tracer tracer() {
+        return tracer;
+    }
+
     Replicas replicas() {
         return replicas;
     }
@@ -247,7 +263,8 @@ public final class CapabilityClient implements AutoCloseable {
      *       5 s, then lets 3 trial calls through. Only UNAVAILABLE and DEADLINE_EXCEEDED count as failures;</li>
      *   <li>bulkhead per capability: 64 calls in flight from this client, a further call waits up to 500 ms;</li>
      *   <li>broker timeout 5 s for List, Renew and Release (Acquire adds its own timeout);</li>
-     *   <li>channels in plaintext.</li>
+     *   <li>channels in plaintext;</li>
+     *   <li>no tracing.</li>
      * </ul>
      */
     public static final class Builder {
@@ -272,6 +289,7 @@ public final class CapabilityClient implements AutoCloseable {
                 .build();
         private Duration brokerTimeout = Duration.ofSeconds(5);
         private Consumer<ManagedChannelBuilder<?>> channels = ManagedChannelBuilder::usePlaintext;
+        private OpenTelemetry openTelemetry = OpenTelemetry.noop();
 
         private Builder() {
         }
@@ -332,6 +350,16 @@ public final class CapabilityClient implements AutoCloseable {
          */
         public Builder channels(Consumer<ManagedChannelBuilder<?>> configurer) {
             this.channels = Objects.requireNonNull(configurer, "configurer");
+            return this;
+        }
+
+        /**
+         * Traces every call: a span per capability call (its attempts, failovers and the replica that answered)
+         * around a client span per gRPC call, and W3C trace context to the broker and the runtimes, so their
+         * spans join the caller's trace. Off by default.
+         */
+        public Builder openTelemetry(OpenTelemetry openTelemetry) {
+            this.openTelemetry = Objects.requireNonNull(openTelemetry, "openTelemetry");
             return this;
         }
 

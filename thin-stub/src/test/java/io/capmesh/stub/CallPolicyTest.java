@@ -109,6 +109,49 @@ class CallPolicyTest {
     }
 
     @Test
+    void aRuntimeThatAnswersSlowlyTripsItsBreakerThenTrafficFailsOverUntilItRecovers() throws Exception {
+        Fakes.Runtime a = runtime("a");
+        Fakes.Runtime b = runtime("b");
+        a.delay = Duration.ofMillis(400);
+        Capabilities caps = caps(broker(a.endpoint(), b.endpoint()), builder -> builder
+                .attemptTimeout(Duration.ofMillis(100))
+                .circuitBreaker(CircuitBreakerConfig.custom().slidingWindowSize(4).minimumNumberOfCalls(4)
+                        .failureRateThreshold(50).waitDurationInOpenState(Duration.ofMillis(500))
+                        .permittedNumberOfCallsInHalfOpenState(2).build()));
+
+        for (int i = 0; i < 4; i++) { // a overruns each attempt's deadline: the call fails, a's breaker counts it
+            assertThatThrownBy(() -> call(caps)).isInstanceOfSatisfying(CapabilityCallException.class,
+                    e -> assertThat(e.code()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+        }
+        for (int i = 0; i < 5; i++) {
+            assertThat(call(caps)).isEqualTo("b:x"); // a's circuit is open: straight to b
+        }
+        assertThat(a.calls).hasValue(4);
+
+        a.delay = Duration.ZERO; // a is healthy again; once the circuit's wait is over, trial calls find out
+        Thread.sleep(600);
+        for (int i = 0; i < 5; i++) {
+            assertThat(call(caps)).isEqualTo("a:x");
+        }
+        assertThat(a.calls).hasValue(9);
+    }
+
+    @Test
+    void typedCallsGetTheSamePoliciesAsInvoke() throws Exception {
+        Fakes.Runtime a = runtime("a").failingWith(Status.Code.UNAVAILABLE);
+        Fakes.Runtime b = runtime("b").failingWith(Status.Code.RESOURCE_EXHAUSTED);
+        Capabilities caps = caps(broker(a.endpoint(), b.endpoint()),
+                builder -> builder.retry(2, Duration.ofMillis(10), Duration.ofMillis(10)));
+
+        String answer = caps.get("core.echo").call("echo", channel -> RuntimeServiceGrpc.newBlockingStub(channel)
+                .invoke(InvokeRequest.newBuilder().setPayload(ByteString.copyFromUtf8("t")).build()))
+                .getPayload().toStringUtf8();
+
+        assertThat(answer).isEqualTo("a:t"); // a unavailable, b shed load, then the retry found a answering
+        assertThat(log).containsExactly("a", "b", "a");
+    }
+
+    @Test
     void acquiresAgainOnceWhenEveryReplicaFailed() throws Exception {
         Fakes.Runtime good = runtime("good");
         Fakes.Broker broker = broker(Fakes.nothingListening()).thenGrant(List.of(good.endpoint()));

@@ -1,6 +1,7 @@
 package io.capmesh.broker.registry;
 
 import io.capmesh.proto.v1.Endpoint;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.Map;
@@ -11,7 +12,11 @@ public final class RuntimeChannels implements AutoCloseable {
 
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
-    public RuntimeChannels(RuntimeRegistry registry) {
+    private final ClientInterceptor tracing;
+
+    /** @param tracing passes the trace on to runtimes (a tier-2 load within an acquire) */
+    public RuntimeChannels(RuntimeRegistry registry, ClientInterceptor tracing) {
+        this.tracing = tracing;
         registry.onChange(change -> {
             if (change.after() == null) {
                 close(target(change.before().endpoint()));
@@ -20,7 +25,8 @@ public final class RuntimeChannels implements AutoCloseable {
     }
 
     public ManagedChannel to(Endpoint endpoint) {
-        return channels.computeIfAbsent(target(endpoint), t -> NettyChannelBuilder.forTarget(t).usePlaintext().build());
+        return channels.computeIfAbsent(target(endpoint), t -> NettyChannelBuilder.forTarget(t).usePlaintext()
+                .intercept(tracing).build());
     }
 
     private static String target(Endpoint endpoint) {

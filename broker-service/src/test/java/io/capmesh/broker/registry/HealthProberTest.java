@@ -23,7 +23,7 @@ class HealthProberTest {
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(health.getHealthService()).build().start();
         RuntimeRegistry registry = new RuntimeRegistry(Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(2));
-        try (RuntimeChannels channels = new RuntimeChannels(registry)) {
+        try (RuntimeChannels channels = new RuntimeChannels(registry, io.capmesh.telemetry.Tracing.off().clientInterceptor())) {
             HealthProber prober = new HealthProber(registry, channels, Duration.ofSeconds(2));
             registry.register("rt", "core", Endpoint.newBuilder().setHost("127.0.0.1").setPort(server.getPort()).build(),
                     List.of());

@@ -19,10 +19,12 @@ import io.capmesh.runtime.ExtensionRuntime;
 import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import io.opentelemetry.api.trace.Span;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -122,8 +124,14 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     }
 
     private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request) {
-        return runtime.invoke(request.getCapability(), request.getMethod(), request.getPayload().toByteArray(),
-                request.getAttributesMap());
+        Span span = Span.current(); // the call's server span, when tracing is on
+        span.setAttribute(CapmeshAttributes.CAPABILITY, request.getCapability());
+        span.setAttribute(CapmeshAttributes.METHOD, request.getMethod());
+        ExtensionRuntime.Invoked invoked = runtime.invoke(request.getCapability(), request.getMethod(),
+                request.getPayload().toByteArray(), request.getAttributesMap());
+        span.setAttribute(CapmeshAttributes.EXTENSION, invoked.extensionId());
+        span.setAttribute(CapmeshAttributes.VERSION, invoked.version());
+        return invoked;
     }
 
     private static InvokeResponse toResponse(ExtensionRuntime.Invoked invoked) {

@@ -9,6 +9,8 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import io.capmesh.runtime.grpc.RuntimeGrpcService;
 import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.telemetry.Tracing;
+import io.capmesh.telemetry.spring.TracingAutoConfiguration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -29,7 +31,7 @@ import org.springframework.grpc.server.ServerBuilderCustomizer;
  * loaded with the service's bundled extensions before the server accepts calls), its endpoint and extension
  * services on the Boot-managed gRPC server, and the runtime's own pool for every call.
  */
-@AutoConfiguration
+@AutoConfiguration(after = TracingAutoConfiguration.class)
 @EnableConfigurationProperties(RuntimeProperties.class)
 public class RuntimeHostAutoConfiguration {
 
@@ -64,6 +66,11 @@ public class RuntimeHostAutoConfiguration {
     @Bean
     RuntimeListener runtimeMetrics(MeterRegistry registry) {
         return new RuntimeMetrics(registry);
+    }
+
+    @Bean
+    RuntimeListener runtimeTracing(Tracing tracing) {
+        return new RuntimeTracing(tracing);
     }
 
     @Bean
