@@ -31,12 +31,13 @@ final class BrokerRegistrar {
     @EventListener
     void serverStarted(GrpcServerStartedEvent started) {
         RuntimeProperties.Broker broker = properties.broker();
+        String advertisedHost = broker.advertisedHost();
         String runtimeId = broker.runtimeId() == null || broker.runtimeId().isBlank()
-                ? application + "@" + broker.advertiseHost() + ":" + started.getPort()
+                ? application + "@" + advertisedHost + ":" + started.getPort()
                 : broker.runtimeId();
         registration = new BrokerRegistration(
                 NettyChannelBuilder.forTarget(broker.address()).usePlaintext().build(), host.runtime(),
-                new BrokerRegistration.Identity(runtimeId, properties.tier(), broker.advertiseHost(),
+                new BrokerRegistration.Identity(runtimeId, properties.tier(), advertisedHost,
                         started.getPort()),
                 timer);
         registration.start();

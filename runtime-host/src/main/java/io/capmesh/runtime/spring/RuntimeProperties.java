@@ -2,6 +2,8 @@ package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeSettings;
 import io.capmesh.runtime.pkg.PackageReader;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -49,12 +51,26 @@ public record RuntimeProperties(
 
     /**
      * @param address       host:port of the broker's gRPC port; empty: do not register
-     * @param advertiseHost the host the broker hands to clients for this runtime
+     * @param advertiseHost the host the broker hands to clients for this runtime; empty: this host's own address
+     *                      (in a container, the one its network gives it)
      * @param runtimeId     how the broker names this runtime; empty: {@code <application>@<host>:<port>}
      */
     public record Broker(String address, @DefaultValue("127.0.0.1") String advertiseHost, String runtimeId) {
         public boolean enabled() {
             return address != null && !address.isBlank();
+        }
+
+        /** {@link #advertiseHost}, or this host's address when that is empty. */
+        public String advertisedHost() {
+            if (advertiseHost != null && !advertiseHost.isBlank()) {
+                return advertiseHost;
+            }
+            try {
+                return InetAddress.getLocalHost().getHostAddress();
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException("capmesh.runtime.broker.advertise-host is empty and this host's"
+                        + " name does not resolve to an address; set it to an address the broker's clients reach", e);
+            }
         }
     }
 

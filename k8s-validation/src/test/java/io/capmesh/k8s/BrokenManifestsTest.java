@@ -1,0 +1,93 @@
+package io.capmesh.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The checks catch what they are there to catch: each fixture under broken/ is wrong in one known way. */
+class BrokenManifestsTest {
+
+    @Test
+    void aMisspelledFieldFailsTheSchemaCheck() throws Exception {
+        Manifests.RenderedObject deployment = Manifests.render(fixture("misspelled-field")).get(0);
+
+        assertThatThrownBy(() -> SchemaCheck.bind(deployment)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("Deployment careless: ")
+                .hasMessageContaining("The field `imagePulPolicy` in the JSON string is not defined in the"
+                        + " `V1Container` properties");
+    }
+
+    @Test
+    void aValueOfTheWrongTypeFailsTheSchemaCheck() throws Exception {
+        Manifests.RenderedObject deployment = Manifests.render(fixture("wrong-type")).get(0);
+
+        assertThatThrownBy(() -> SchemaCheck.bind(deployment)).hasMessageStartingWith("Deployment careless: ")
+                .hasMessageContaining("two");
+    }
+
+    @Test
+    void aMissingRequiredFieldFailsTheSchemaCheck() {
+        Manifests.RenderedObject nameless = Manifests.parse("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: nameless
+                spec:
+                  containers:
+                    - image: capmesh/broker
+                """).get(0);
+
+        assertThatThrownBy(() -> SchemaCheck.bind(nameless)).hasMessageStartingWith("Pod nameless: ")
+                .hasMessageContaining("The required field `name` is not found");
+    }
+
+    @Test
+    void anUnknownKindIsAnErrorRatherThanUnchecked() {
+        Manifests.RenderedObject unknown = Manifests.parse("""
+                apiVersion: example.com/v1
+                kind: Gadget
+                metadata:
+                  name: thing
+                """).get(0);
+
+        assertThatThrownBy(() -> SchemaCheck.bind(unknown)).hasMessageContaining("no Kubernetes API model");
+    }
+
+    @Test
+    void aDeploymentAgainstTheProjectRulesIsReportedOnEveryCount() throws Exception {
+        List<Object> objects = Manifests.render(fixture("rules")).stream().map(SchemaCheck::bind)
+                .map(Object.class::cast).toList();
+
+        assertThat(ProjectRules.check(objects)).containsExactlyInAnyOrder(
+                "Deployment careless container careless: needs startup, readiness and liveness probes",
+                "Deployment careless container careless: needs CPU and memory requests and limits",
+                "Deployment careless container careless: must run as non-root (runAsNonRoot: true)",
+                "Deployment careless container careless: needs allowPrivilegeEscalation: false and"
+                        + " readOnlyRootFilesystem: true",
+                "Deployment careless container careless: every port needs a name",
+                "Deployment careless: no PodDisruptionBudget selects its pods");
+    }
+
+    @Test
+    void aSecretInAConfigMapIsReported() {
+        Object map = SchemaCheck.bind(Manifests.parse("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: settings
+                data:
+                  CAPMESH_BROKER_STORE_PASSWORD: hunter2
+                """).get(0));
+
+        assertThat(ProjectRules.check(List.of(map))).containsExactly(
+                "ConfigMap settings: CAPMESH_BROKER_STORE_PASSWORD looks secret; put it in a Secret");
+    }
+
+    private static Path fixture(String name) throws URISyntaxException {
+        return Path.of(BrokenManifestsTest.class.getResource("/broken/" + name).toURI());
+    }
+}

@@ -1,0 +1,187 @@
+package io.capmesh.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Container;
+import io.kubernetes.client.openapi.models.V1EnvVar;
+import io.kubernetes.client.openapi.models.V1NetworkPolicy;
+import io.kubernetes.client.openapi.models.V1NetworkPolicyPeer;
+import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
+import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Every overlay under k8s/overlays renders, binds strictly to the Kubernetes API models and keeps the rules. */
+class OverlaysTest {
+
+    private static final Path K8S = Path.of(System.getProperty("capmesh.k8s.dir", "../k8s"));
+    private static final List<String> TIERS = List.of("broker", "core-runtime", "data-runtime", "ml-runtime",
+            "crypto-runtime");
+    private static final Map<String, Integer> GRPC_PORTS = Map.of("broker", 9090, "core-runtime", 9091,
+            "data-runtime", 9092, "ml-runtime", 9093, "crypto-runtime", 9094);
+
+    static Stream<String> overlays() throws IOException {
+        try (Stream<Path> dirs = Files.list(K8S.resolve("overlays"))) {
+            return dirs.filter(Files::isDirectory).map(dir -> dir.getFileName().toString()).sorted().toList().stream();
+        }
+    }
+
+    @Test
+    void thereIsADevAndAProdOverlay() throws IOException {
+        assertThat(overlays()).contains("dev", "prod");
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void rendersBindsStrictlyAndKeepsTheProjectRules(String overlay) throws Exception {
+        List<Manifests.RenderedObject> rendered = Manifests.render(K8S.resolve("overlays").resolve(overlay));
+        List<String> schemaErrors = new ArrayList<>();
+        List<Object> bound = new ArrayList<>();
+        for (Manifests.RenderedObject object : rendered) {
+            try {
+                bound.add(SchemaCheck.bind(object));
+            } catch (IllegalArgumentException e) {
+                schemaErrors.add(e.getMessage());
+            }
+        }
+
+        assertThat(schemaErrors).as("objects that do not bind to the Kubernetes API").isEmpty();
+        assertThat(ProjectRules.check(bound)).as("project rules broken").isEmpty();
+        assertThat(ProjectRules.workloads(bound)).extracting(ProjectRules.Workload::name)
+                .containsAll(TIERS).contains("otel-collector");
+        assertThat(rendered).allSatisfy(o -> assertThat(o.namespace() != null || o.kind().equals("Namespace"))
+                .as(o + " has a namespace").isTrue());
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void everyTierIsProbedOnItsGrpcHealthServiceAndExportsToTheCollector(String overlay) throws Exception {
+        List<Object> bound = bind(overlay);
+        for (String tier : TIERS) {
+            V1Container container = container(bound, tier);
+            int port = GRPC_PORTS.get(tier);
+            assertThat(container.getStartupProbe().getGrpc().getPort()).as(tier).isEqualTo(port);
+            assertThat(container.getReadinessProbe().getGrpc().getPort()).as(tier).isEqualTo(port);
+            assertThat(container.getLivenessProbe().getHttpGet().getPath()).as(tier)
+                    .isEqualTo("/actuator/health/liveness");
+            assertThat(container.getLifecycle().getPreStop()).as(tier + " drains before SIGTERM").isNotNull();
+            assertThat(template(bound, tier).getSpec().getTerminationGracePeriodSeconds()).as(tier)
+                    .isGreaterThanOrEqualTo(35L);
+            assertThat(settings(bound, tier)).as(tier).containsEntry("OTEL_SERVICE_NAME", tier)
+                    .containsEntry("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4317");
+            if (!tier.equals("broker")) {
+                assertThat(env(container, "CAPMESH_RUNTIME_BROKER_ADVERTISEHOST").getValueFrom().getFieldRef()
+                        .getFieldPath()).as(tier + " registers its pod address").isEqualTo("status.podIP");
+            }
+        }
+    }
+
+    @Test
+    void devRunsOneReplicaOfEachTierOnEmbeddedStores() throws Exception {
+        List<Object> bound = bind("dev");
+        assertThat(bound).noneMatch(V2HorizontalPodAutoscaler.class::isInstance);
+        assertThat(replicas(bound)).containsOnlyKeys(concat(TIERS, "otel-collector")).allSatisfy(
+                (name, count) -> assertThat(count).as(name).isEqualTo(1));
+        assertThat(settings(bound, "broker").get("CAPMESH_BROKER_STORE_URL")).startsWith("jdbc:sqlite:");
+        assertThat(settings(bound, "crypto-runtime")).containsEntry("CAPMESH_CRYPTO_GENERATEMASTERKEY", "true");
+    }
+
+    @Test
+    void prodRunsReplicasScaledOnCpuSpreadOverNodesWithLeasesInPostgres() throws Exception {
+        List<Object> bound = bind("prod");
+        assertThat(replicas(bound)).allSatisfy((name, count) -> assertThat(count).as(name).isGreaterThanOrEqualTo(2));
+        assertThat(bound.stream().filter(V2HorizontalPodAutoscaler.class::isInstance)
+                .map(V2HorizontalPodAutoscaler.class::cast).map(h -> h.getSpec().getScaleTargetRef().getName()))
+                .containsExactlyInAnyOrderElementsOf(TIERS);
+        for (String tier : TIERS) {
+            assertThat(template(bound, tier).getSpec().getTopologySpreadConstraints()).as(tier)
+                    .anySatisfy(c -> assertThat(c.getTopologyKey()).isEqualTo("kubernetes.io/hostname"));
+            var resources = container(bound, tier).getResources();
+            assertThat(resources.getRequests().get("memory")).as(tier + ": requests are what the heap is sized from")
+                    .isEqualTo(resources.getLimits().get("memory"));
+        }
+        assertThat(settings(bound, "broker").get("CAPMESH_BROKER_STORE_URL")).startsWith("jdbc:postgresql:");
+        assertThat(env(container(bound, "broker"), "CAPMESH_BROKER_STORE_PASSWORD").getValueFrom().getSecretKeyRef()
+                .getOptional()).isFalse();
+        assertThat(settings(bound, "crypto-runtime")).containsEntry("CAPMESH_CRYPTO_GENERATEMASTERKEY", "false");
+        assertThat(env(container(bound, "crypto-runtime"), "CAPMESH_CRYPTO_MASTER_KEY").getValueFrom()
+                .getSecretKeyRef().getName()).isEqualTo("crypto-master-key");
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void onlyTheBrokerAndThinStubsReachTheRuntimesAndOnlyCryptoClientsTheCryptoTier(String overlay) throws Exception {
+        List<Object> bound = bind(overlay);
+        for (String tier : TIERS.subList(1, TIERS.size())) {
+            V1NetworkPolicy policy = bound.stream().filter(V1NetworkPolicy.class::isInstance)
+                    .map(V1NetworkPolicy.class::cast).filter(p -> p.getMetadata().getName().equals(tier))
+                    .findFirst().orElseThrow();
+            List<Map<String, String>> grpcPeers = policy.getSpec().getIngress().stream()
+                    .filter(rule -> rule.getPorts().stream().anyMatch(p -> "grpc".equals(p.getPort().toString())))
+                    .flatMap(rule -> rule.getFrom().stream()).map(V1NetworkPolicyPeer::getPodSelector)
+                    .map(s -> s.getMatchLabels()).toList();
+            Map<String, String> stubs = tier.equals("crypto-runtime") ? Map.of("capmesh.io/crypto-client", "true")
+                    : Map.of("capmesh.io/client", "true");
+            assertThat(grpcPeers).as(tier).containsExactlyInAnyOrder(Map.of("app.kubernetes.io/name", "broker"), stubs);
+        }
+        assertThat(bound).filteredOn(V1NetworkPolicy.class::isInstance).map(V1NetworkPolicy.class::cast)
+                .anySatisfy(p -> {
+                    assertThat(p.getSpec().getPodSelector().getMatchLabels()).isNullOrEmpty();
+                    assertThat(p.getSpec().getIngress()).isNullOrEmpty();
+                });
+    }
+
+    private static List<Object> bind(String overlay) throws Exception {
+        return Manifests.render(K8S.resolve("overlays").resolve(overlay)).stream().map(SchemaCheck::bind)
+                .map(Object.class::cast).toList();
+    }
+
+    private static V1PodTemplateSpec template(List<Object> bound, String name) {
+        return ProjectRules.workloads(bound).stream().filter(w -> w.name().equals(name)).findFirst().orElseThrow()
+                .template();
+    }
+
+    private static V1Container container(List<Object> bound, String name) {
+        return template(bound, name).getSpec().getContainers().stream().filter(c -> c.getName().equals(name))
+                .findFirst().orElseThrow();
+    }
+
+    private static V1EnvVar env(V1Container container, String name) {
+        return container.getEnv().stream().filter(e -> e.getName().equals(name)).findFirst().orElseThrow(
+                () -> new AssertionError(container.getName() + " has no environment variable " + name));
+    }
+
+    /** What a tier's own ConfigMap (generated, so with a hash suffix) and the common one set. */
+    private static Map<String, String> settings(List<Object> bound, String tier) {
+        Map<String, String> settings = new java.util.HashMap<>();
+        bound.stream().filter(V1ConfigMap.class::isInstance).map(V1ConfigMap.class::cast)
+                .filter(m -> m.getMetadata().getName().matches("(common|" + tier + ")-[a-z0-9]{10}"))
+                .forEach(m -> settings.putAll(m.getData()));
+        return settings;
+    }
+
+    private static Map<String, Integer> replicas(List<Object> bound) {
+        Map<String, Integer> replicas = new java.util.TreeMap<>();
+        bound.forEach(o -> {
+            if (o instanceof io.kubernetes.client.openapi.models.V1Deployment d) {
+                replicas.put(d.getMetadata().getName(), d.getSpec().getReplicas());
+            } else if (o instanceof io.kubernetes.client.openapi.models.V1StatefulSet s) {
+                replicas.put(s.getMetadata().getName(), s.getSpec().getReplicas());
+            }
+        });
+        return replicas;
+    }
+
+    private static List<String> concat(List<String> list, String more) {
+        return Stream.concat(list.stream(), Stream.of(more)).toList();
+    }
+}

@@ -1,0 +1,139 @@
+package io.capmesh.k8s;
+
+import io.kubernetes.client.openapi.models.V1ConfigMap;
+import io.kubernetes.client.openapi.models.V1Container;
+import io.kubernetes.client.openapi.models.V1ContainerPort;
+import io.kubernetes.client.openapi.models.V1Deployment;
+import io.kubernetes.client.openapi.models.V1PodDisruptionBudget;
+import io.kubernetes.client.openapi.models.V1PodSecurityContext;
+import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
+import io.kubernetes.client.openapi.models.V1SecurityContext;
+import io.kubernetes.client.openapi.models.V1Service;
+import io.kubernetes.client.openapi.models.V1StatefulSet;
+import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The project's own rules for what it deploys, over the bound objects of one rendered overlay:
+ * <ul>
+ * <li>every container has start-up, readiness and liveness probes, CPU and memory requests and limits, named
+ *     ports, and runs as non-root without privilege escalation on a read-only root file system;</li>
+ * <li>every workload (each tier) has a PodDisruptionBudget that selects its pods;</li>
+ * <li>a Service in front of runtimes is headless (thin stubs balance themselves);</li>
+ * <li>an autoscaler targets a workload that exists;</li>
+ * <li>no ConfigMap holds anything that looks secret.</li>
+ * </ul>
+ */
+final class ProjectRules {
+
+    /** A setting named for a secret: the noun ends the name (CAPMESH_BROKER_STORE_PASSWORD, not ..._GENERATEMASTERKEY). */
+    private static final Pattern SECRET = Pattern.compile("(?i)(.*[-_.])?(password|secret|token|credentials?"
+            + "|master[-_.]key|private[-_.]key)");
+
+    /** A workload and its pod template. */
+    record Workload(String kind, String name, V1PodTemplateSpec template) {
+        Map<String, String> podLabels() {
+            return template.getMetadata() == null || template.getMetadata().getLabels() == null ? Map.of()
+                    : template.getMetadata().getLabels();
+        }
+    }
+
+    private ProjectRules() {
+    }
+
+    /** Every rule broken, one line each naming the object; empty when all hold. */
+    static List<String> check(List<Object> objects) {
+        List<String> problems = new ArrayList<>();
+        List<Workload> workloads = workloads(objects);
+        for (Workload workload : workloads) {
+            checkPod(workload, problems);
+        }
+        List<V1PodDisruptionBudget> budgets = of(objects, V1PodDisruptionBudget.class).toList();
+        for (Workload workload : workloads) {
+            boolean covered = budgets.stream().anyMatch(pdb -> pdb.getSpec().getSelector() != null
+                    && pdb.getSpec().getSelector().getMatchLabels() != null
+                    && workload.podLabels().entrySet().containsAll(pdb.getSpec().getSelector().getMatchLabels().entrySet()));
+            if (!covered) {
+                problems.add(workload.kind() + " " + workload.name() + ": no PodDisruptionBudget selects its pods");
+            }
+        }
+        of(objects, V1Service.class).forEach(service -> {
+            Map<String, String> selector = service.getSpec().getSelector();
+            boolean fronting = selector != null && workloads.stream().anyMatch(w -> "runtime".equals(
+                    w.podLabels().get("app.kubernetes.io/component"))
+                    && w.podLabels().entrySet().containsAll(selector.entrySet()));
+            if (fronting && !"None".equals(service.getSpec().getClusterIP())) {
+                problems.add("Service " + service.getMetadata().getName() + ": fronts runtimes, so must be headless"
+                        + " (clusterIP: None): thin stubs call the replica the broker chose");
+            }
+        });
+        of(objects, V2HorizontalPodAutoscaler.class).forEach(hpa -> {
+            var target = hpa.getSpec().getScaleTargetRef();
+            if (workloads.stream().noneMatch(w -> w.kind().equals(target.getKind()) && w.name().equals(target.getName()))) {
+                problems.add("HorizontalPodAutoscaler " + hpa.getMetadata().getName() + ": scales " + target.getKind()
+                        + " " + target.getName() + ", which is not deployed");
+            }
+        });
+        of(objects, V1ConfigMap.class).forEach(map -> {
+            if (map.getData() != null) {
+                map.getData().keySet().stream().filter(key -> SECRET.matcher(key).matches()).forEach(key ->
+                        problems.add("ConfigMap " + map.getMetadata().getName() + ": " + key
+                                + " looks secret; put it in a Secret"));
+            }
+        });
+        return problems;
+    }
+
+    static List<Workload> workloads(List<Object> objects) {
+        return Stream.concat(
+                of(objects, V1Deployment.class).map(d -> new Workload("Deployment", d.getMetadata().getName(),
+                        d.getSpec().getTemplate())),
+                of(objects, V1StatefulSet.class).map(s -> new Workload("StatefulSet", s.getMetadata().getName(),
+                        s.getSpec().getTemplate()))).toList();
+    }
+
+    private static void checkPod(Workload workload, List<String> problems) {
+        V1PodSecurityContext pod = workload.template().getSpec().getSecurityContext();
+        List<V1Container> containers = new ArrayList<>(workload.template().getSpec().getContainers());
+        if (workload.template().getSpec().getInitContainers() != null) {
+            containers.addAll(workload.template().getSpec().getInitContainers());
+        }
+        for (V1Container container : containers) {
+            String where = workload.kind() + " " + workload.name() + " container " + container.getName() + ": ";
+            if (container.getStartupProbe() == null || container.getReadinessProbe() == null
+                    || container.getLivenessProbe() == null) {
+                problems.add(where + "needs startup, readiness and liveness probes");
+            }
+            var resources = container.getResources();
+            if (resources == null || resources.getLimits() == null
+                    || !resources.getLimits().keySet().containsAll(List.of("cpu", "memory"))
+                    || resources.getRequests() == null
+                    || !resources.getRequests().keySet().containsAll(List.of("cpu", "memory"))) {
+                problems.add(where + "needs CPU and memory requests and limits");
+            }
+            V1SecurityContext security = container.getSecurityContext();
+            boolean nonRoot = security != null && security.getRunAsNonRoot() != null ? security.getRunAsNonRoot()
+                    : pod != null && Boolean.TRUE.equals(pod.getRunAsNonRoot());
+            if (!nonRoot) {
+                problems.add(where + "must run as non-root (runAsNonRoot: true)");
+            }
+            if (security == null || !Boolean.FALSE.equals(security.getAllowPrivilegeEscalation())
+                    || !Boolean.TRUE.equals(security.getReadOnlyRootFilesystem())) {
+                problems.add(where + "needs allowPrivilegeEscalation: false and readOnlyRootFilesystem: true");
+            }
+            List<V1ContainerPort> ports = container.getPorts() == null ? List.of() : container.getPorts();
+            if (ports.isEmpty() || ports.stream().map(V1ContainerPort::getName).anyMatch(Objects::isNull)) {
+                problems.add(where + "every port needs a name");
+            }
+        }
+    }
+
+    private static <T> Stream<T> of(List<Object> objects, Class<T> type) {
+        return objects.stream().filter(type::isInstance).map(type::cast);
+    }
+}
