@@ -54,9 +54,9 @@ public final class TraceFiles {
     }
 
     /**
-     * A trace once every span of it has arrived: each of {@code services} has written spans to it and every span's
-     * parent is there (processes export in batches, a moment after the spans end). After {@code timeout}, the
-     * trace as far as it got.
+     * A trace once every span of it has arrived (processes export in batches, a moment after the spans end): each of
+     * {@code services} has written spans to it, every span's parent is there, and every client span has the server
+     * span of its call under it. After {@code timeout}, the trace as far as it got.
      */
     public TraceTree await(String traceId, Set<String> services, Duration timeout) {
         long end = System.nanoTime() + timeout.toNanos();
@@ -65,7 +65,10 @@ public final class TraceFiles {
             TraceTree tree = TraceTree.of(traceId, spans);
             boolean everyService = spans.stream().map(SpanRecord::service).collect(Collectors.toSet())
                     .containsAll(services);
-            if ((everyService && tree.roots().size() == 1) || System.nanoTime() > end) {
+            Set<String> parents = spans.stream().map(SpanRecord::parentSpanId).collect(Collectors.toSet());
+            boolean everyCallServed = spans.stream().filter(s -> s.kind().equals("CLIENT"))
+                    .allMatch(s -> parents.contains(s.spanId()));
+            if ((everyService && everyCallServed && tree.roots().size() == 1) || System.nanoTime() > end) {
                 return tree;
             }
             try {

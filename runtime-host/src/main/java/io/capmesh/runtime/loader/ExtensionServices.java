@@ -1,6 +1,7 @@
 package io.capmesh.runtime.loader;
 
 import com.google.common.util.concurrent.MoreExecutors;
+import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
 import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
@@ -12,6 +13,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.opentelemetry.api.trace.Span;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -88,6 +90,9 @@ public final class ExtensionServices extends HandlerRegistry {
         }
 
         <Q, A> ServerCall.Listener<Q> start(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            Span.current() // the call's server span, when tracing is on: which version served it
+                    .setAttribute(CapmeshAttributes.EXTENSION, ext.manifest().id())
+                    .setAttribute(CapmeshAttributes.VERSION, ext.manifest().version());
             ClassLoader loader = ext.live().loader();
             ServerCall<Q, A> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
                 @Override

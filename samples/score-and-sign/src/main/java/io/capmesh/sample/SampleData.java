@@ -1,15 +1,18 @@
 package io.capmesh.sample;
 
-/** The applicants the sample scores: id, name, then the model's four features. */
+/**
+ * The flowers the sample classifies: id, where it was found, then the four measurements (cm) the ml runtime's
+ * model takes: sepal length, sepal width, petal length, petal width.
+ */
 final class SampleData {
 
-    static final Object[][] APPLICANTS = {
-            {1L, "Ada", 0.92, 0.10, 0.80, 0.00},
-            {2L, "Brook", 0.35, 0.70, 0.20, 0.60},
-            {3L, "Chen", 0.61, 0.40, 0.55, 0.10},
-            {4L, "Dara", 0.15, 0.90, 0.05, 0.90},
-            {5L, "Emil", 0.78, 0.25, 0.65, 0.05},
-            {6L, "Farah", 0.50, 0.50, 0.50, 0.30},
+    static final Object[][] FLOWERS = {
+            {1L, "north bed", 5.1, 3.5, 1.4, 0.2},
+            {2L, "north bed", 4.9, 3.0, 1.4, 0.2},
+            {3L, "greenhouse", 7.0, 3.2, 4.7, 1.4},
+            {4L, "greenhouse", 6.4, 3.2, 4.5, 1.5},
+            {5L, "meadow", 6.3, 3.3, 6.0, 2.5},
+            {6L, "meadow", 7.7, 3.8, 6.7, 2.2},
     };
 
     private SampleData() {

@@ -39,8 +39,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Scores loan applicants and signs the scores, across three tiers: {@code data.sql} reads the applicants,
- * {@code ml.onnx} scores them with the ml runtime's model, and {@code crypto.sign} signs what was scored with a key
+ * Classifies flowers and signs the verdicts, across three tiers: {@code data.sql} reads their measurements,
+ * {@code ml.onnx} puts each in one of three classes with the ml runtime's model, and {@code crypto.sign} signs what was scored with a key
  * that never leaves the crypto runtime. The three calls are one composition under one deadline, in one trace.
  *
  * <pre>{@code
@@ -77,14 +77,14 @@ public final class ScoreAndSign {
     private final Duration deadline;
     private String keyId;
 
-    /** One scored applicant: the class the model chose and how sure it was. */
-    public record Score(long id, String name, long label, float confidence) {
+    /** One classified flower: the class the model chose (0, 1 or 2) and how sure it was. */
+    public record Score(long id, String site, long label, float confidence) {
     }
 
     /**
      * What a run produced.
      *
-     * @param signed    the scores as signed: one line {@code id,name,label,confidence} per applicant
+     * @param signed    the scores as signed: one line {@code id,site,class,confidence} per flower
      * @param signature by the crypto runtime's key {@code keyId} (Ed25519)
      */
     public record Result(String traceId, List<Score> scores, String keyId, byte[] signed, byte[] signature,
@@ -93,8 +93,8 @@ public final class ScoreAndSign {
 
     /** What to acquire for a run. */
     public static Acquire capabilities() {
-        return Acquire.require("data.sql", "^1").require("ml.onnx", "^1").require("crypto.sign", "^1")
-                .require("crypto.keys", "^1").timeout(Duration.ofSeconds(20));
+        return Acquire.require("data.sql", "^1").andRequire("ml.onnx", "^1").andRequire("crypto.sign", "^1")
+                .andRequire("crypto.keys", "^1").timeout(Duration.ofSeconds(20));
     }
 
     public ScoreAndSign(Capabilities capabilities, Tracer tracer, Duration deadline) {
@@ -106,17 +106,17 @@ public final class ScoreAndSign {
         this.deadline = deadline;
     }
 
-    /** Makes sure the applicants table holds the sample rows and the signing key exists; safe to repeat. */
+    /** Makes sure the flowers table holds the sample rows and the signing key exists; safe to repeat. */
     public void prepare() {
         data.call("execute", channel -> SqlGrpc.newBlockingStub(channel).execute(ExecuteRequest.newBuilder()
                 .setDatasource(DATASOURCE)
-                .setSql("CREATE TABLE IF NOT EXISTS applicants (id BIGINT PRIMARY KEY, name VARCHAR(64), "
-                        + "income REAL, debt REAL, years REAL, late_payments REAL)")
+                .setSql("CREATE TABLE IF NOT EXISTS flowers (id BIGINT PRIMARY KEY, site VARCHAR(64), "
+                        + "sepal_length REAL, sepal_width REAL, petal_length REAL, petal_width REAL)")
                 .build()));
         TransactionRequest.Builder seed = TransactionRequest.newBuilder().setDatasource(DATASOURCE)
-                .addStatements(Statement.newBuilder().setSql("DELETE FROM applicants"));
-        for (Object[] row : SampleData.APPLICANTS) {
-            Statement.Builder insert = Statement.newBuilder().setSql("INSERT INTO applicants VALUES (?, ?, ?, ?, ?, ?)")
+                .addStatements(Statement.newBuilder().setSql("DELETE FROM flowers"));
+        for (Object[] row : SampleData.FLOWERS) {
+            Statement.Builder insert = Statement.newBuilder().setSql("INSERT INTO flowers VALUES (?, ?, ?, ?, ?, ?)")
                     .addParams(Value.newBuilder().setInt64Value((Long) row[0]))
                     .addParams(Value.newBuilder().setStringValue((String) row[1]));
             for (int i = 2; i < 6; i++) {
@@ -162,7 +162,7 @@ public final class ScoreAndSign {
             return Composition.sequence(deadline, () -> {
                 QueryResult rows = data.call("query", channel -> SqlGrpc.newBlockingStub(channel).query(
                         QueryRequest.newBuilder().setDatasource(DATASOURCE)
-                                .setSql("SELECT id, name, income, debt, years, late_payments FROM applicants ORDER BY id")
+                                .setSql("SELECT id, site, sepal_length, sepal_width, petal_length, petal_width FROM flowers ORDER BY id")
                                 .build()));
                 InferResponse inferred = ml.call("infer", channel -> OnnxGrpc.newBlockingStub(channel).infer(
                         InferRequest.newBuilder().setModel(MODEL).putInputs("features", features(rows)).build()));
@@ -192,10 +192,10 @@ public final class ScoreAndSign {
 
     /** A result as a person reads it: a table of the scores, then the signature and what it covers. */
     public static String describe(Result result) {
-        StringBuilder out = new StringBuilder(String.format(java.util.Locale.ROOT, "%-4s %-8s %-6s %s%n",
-                "id", "name", "class", "confidence"));
+        StringBuilder out = new StringBuilder(String.format(java.util.Locale.ROOT, "%-4s %-12s %-6s %s%n",
+                "id", "site", "class", "confidence"));
         for (Score score : result.scores()) {
-            out.append(String.format(java.util.Locale.ROOT, "%-4d %-8s %-6d %.4f%n", score.id(), score.name(),
+            out.append(String.format(java.util.Locale.ROOT, "%-4d %-12s %-6d %.4f%n", score.id(), score.site(),
                     score.label(), score.confidence()));
         }
         return out.append(String.format(java.util.Locale.ROOT,
@@ -204,7 +204,7 @@ public final class ScoreAndSign {
                 result.took().toNanos() / 1e6, result.traceId())).toString();
     }
 
-    /** The four feature columns as the model's input: FLOAT [rows, 4]. */
+    /** The four measurement columns as the model's input: FLOAT [rows, 4]. */
     static Tensor features(QueryResult rows) {
         Tensor.Builder tensor = Tensor.newBuilder().setDtype(DataType.FLOAT).addShape(rows.getRowsCount()).addShape(4);
         for (Row row : rows.getRowsList()) {
@@ -232,7 +232,7 @@ public final class ScoreAndSign {
     static byte[] lines(List<Score> scores) {
         StringBuilder text = new StringBuilder();
         for (Score score : scores) {
-            text.append(score.id()).append(',').append(score.name()).append(',').append(score.label()).append(',')
+            text.append(score.id()).append(',').append(score.site()).append(',').append(score.label()).append(',')
                     .append(String.format(java.util.Locale.ROOT, "%.4f", score.confidence())).append('\n');
         }
         return text.toString().getBytes(UTF_8);

@@ -2,20 +2,19 @@ package io.capmesh.telemetry.spring;
 
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.telemetry.TracingSettings;
+import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
 import java.nio.file.Path;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
-import org.springframework.core.Ordered;
-import org.springframework.core.annotation.Order;
 import org.springframework.core.env.Environment;
-import org.springframework.grpc.server.GlobalServerInterceptor;
+import org.springframework.grpc.server.ServerBuilderCustomizer;
 
 /**
- * Tracing for a capmesh service: a {@link Tracing} for the application and a server interceptor on every gRPC
- * service, outermost so that everything else runs inside the call's span.
+ * Tracing for a capmesh service: a {@link Tracing} for the application and a server interceptor that continues
+ * the caller's trace in a span for every call the gRPC server takes.
  *
  * <p>Where spans go is read as the OpenTelemetry SDK reads it, so the standard environment works unchanged:
  * {@code OTEL_EXPORTER_OTLP_ENDPOINT} (or {@code capmesh.tracing.otlp-endpoint}), {@code OTEL_SDK_DISABLED},
@@ -23,7 +22,7 @@ import org.springframework.grpc.server.GlobalServerInterceptor;
  * ({@code CAPMESH_TRACING_SPAN_DIR}) for the span files of a local mesh.
  */
 @AutoConfiguration
-@ConditionalOnClass(GlobalServerInterceptor.class)
+@ConditionalOnClass(ServerBuilderCustomizer.class)
 public class TracingAutoConfiguration {
 
     @Bean(destroyMethod = "close")
@@ -40,10 +39,20 @@ public class TracingAutoConfiguration {
         return Tracing.start(new TracingSettings(service, otlp, spanDir.isBlank() ? null : Path.of(spanDir), null));
     }
 
+    /**
+     * On the server builder rather than on each service: that way it also sees the calls that no registered
+     * service takes, such as the typed services a runtime's extensions bring, which a fallback registry serves.
+     */
     @Bean
-    @GlobalServerInterceptor
-    @Order(Ordered.HIGHEST_PRECEDENCE)
-    ServerInterceptor tracingServerInterceptor(Tracing tracing) {
-        return tracing.serverInterceptor();
+    ServerBuilderCustomizer<?> tracingServerCustomizer(Tracing tracing) {
+        return new TracingServerCustomizer(tracing.serverInterceptor());
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private record TracingServerCustomizer(ServerInterceptor tracing) implements ServerBuilderCustomizer {
+        @Override
+        public void customize(ServerBuilder builder) {
+            builder.intercept(tracing);
+        }
     }
 }

@@ -1,0 +1,66 @@
+package io.capmesh.bench;
+
+import io.capmesh.runtime.RuntimeHost;
+import io.capmesh.runtime.RuntimeSettings;
+import io.capmesh.runtime.loader.LoadedExtension;
+import io.capmesh.runtime.pkg.ExtensionPackage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** A runtime host in this JVM, on a data directory of its own that is deleted on close. */
+final class InProcessRuntime implements AutoCloseable {
+
+    private final Path dir;
+    private final RuntimeHost host;
+    private final ExtensionJars jars;
+
+    InProcessRuntime(Duration reclaimWindow, Duration drainTimeout) {
+        try {
+            this.dir = Files.createTempDirectory("capmesh-bench-runtime");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        RuntimeSettings defaults = RuntimeSettings.defaults(dir.resolve("data"));
+        this.host = new RuntimeHost(new RuntimeSettings(defaults.dataDirectory(), defaults.packageLimits(),
+                defaults.maxPayloadBytes(), defaults.maxCallTime(), drainTimeout, reclaimWindow,
+                defaults.maxConcurrentCalls(), defaults.tierPackages(), defaults.settings()));
+        host.start(List.of());
+        this.jars = new ExtensionJars(dir.resolve("jars"));
+    }
+
+    InProcessRuntime() {
+        this(Duration.ofSeconds(2), Duration.ofSeconds(10));
+    }
+
+    RuntimeHost host() {
+        return host;
+    }
+
+    ExtensionJars jars() {
+        return jars;
+    }
+
+    ExtensionPackage read(Path jar) {
+        return host.runtime().reader().read(jar);
+    }
+
+    LoadedExtension deploy(Path jar) {
+        return host.runtime().deploy(read(jar));
+    }
+
+    @Override
+    public void close() {
+        host.close();
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException ignored) {
+            // a temporary directory left behind is harmless
+        }
+    }
+}

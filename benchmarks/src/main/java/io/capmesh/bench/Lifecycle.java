@@ -1,0 +1,383 @@
+package io.capmesh.bench;
+
+import io.capmesh.bench.extensions.ActiveTasksExtension;
+import io.capmesh.bench.extensions.FinalizerExtension;
+import io.capmesh.bench.extensions.TimerExtension;
+import io.capmesh.runtime.ExtensionRuntime;
+import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.runtime.reclaim.Reclamation;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Extension lifecycle figures, measured on a runtime host in this JVM (started with the runtime's flags): load and
+ * first call, full swap and unload until collected by jar size; swaps under concurrent calls; the reclamation
+ * scenarios of DESIGN.md.
+ */
+final class Lifecycle {
+
+    /** Sizes the figures are given for; medium and large are the echo extension padded with data. */
+    enum Size {
+        SMALL("small", 0), MEDIUM("medium", 1L << 20), LARGE("large", 6L << 20);
+
+        final String label;
+        final long padBytes;
+
+        Size(String label, long padBytes) {
+            this.label = label;
+            this.padBytes = padBytes;
+        }
+    }
+
+    private static final Map<String, String> NO_ATTRIBUTES = Map.of();
+
+    private final Mode mode;
+    private final Report report;
+    private final Targets targets;
+
+    Lifecycle(Mode mode, Report report, Targets targets) {
+        this.mode = mode;
+        this.report = report;
+        this.targets = targets;
+    }
+
+    // ---- load, swap, unload --------------------------------------------------------------------------------
+
+    String loadSwapUnload() {
+        Table table = new Table("Extension lifecycle by jar size",
+                "Each run: deploy a new version (read, check, persist, load, warm up, publish) and make its first "
+                        + "call; swap in another version (the figure is build + switch; the old version's drain and "
+                        + "collection follow); unload until the classloader is collected. Full GCs counts "
+                        + "stop-the-world collections during the unloads (concurrent cycles are not counted).",
+                "size", "jar KB", "runs", "load + first call p50 ms", "p99 ms", "swap p50 ms", "p99 ms",
+                "unload until collected p50 ms", "p99 ms", "leaked", "full GCs", "load ratio to small");
+        double smallLoadP50 = Double.NaN;
+        StringBuilder summary = new StringBuilder();
+        for (Size size : Size.values()) {
+            int runs = mode.lifecycleRuns().get(size.ordinal());
+            Histogram load = histogram();
+            Histogram swap = histogram();
+            Histogram unload = histogram();
+            long leaked = 0;
+            long jarBytes = 0;
+            long fullGcsBefore = fullGcs();
+            try (InProcessRuntime runtime = new InProcessRuntime()) {
+                ExtensionRuntime engine = runtime.host().runtime();
+                String id = "bench-" + size.label;
+                String capability = "bench." + size.label;
+                byte[] payload = new byte[100];
+                for (int run = 0; run < runs; run++) {
+                    Path first = runtime.jars().echo(id, "1." + run + ".0", capability, size.padBytes);
+                    Path second = runtime.jars().echo(id, "1." + run + ".1", capability, size.padBytes);
+                    jarBytes = size(first);
+
+                    long start = System.nanoTime();
+                    engine.deploy(runtime.read(first));
+                    engine.invoke(capability, "echo", payload, NO_ATTRIBUTES);
+                    load.recordValue(System.nanoTime() - start);
+
+                    ExtensionPackage next = runtime.read(second);
+                    ExtensionRuntime.Swapped swapped = engine.swap(next);
+                    swap.recordValue(swapped.swapMicros() * 1_000);
+                    if (swapped.previous().state() == Reclamation.State.LEAKED) {
+                        leaked++;
+                    }
+
+                    Reclamation unloaded = engine.unload(id, "", Duration.ZERO);
+                    unload.recordValue(unloaded.millis() * 1_000_000);
+                    if (unloaded.state() == Reclamation.State.LEAKED) {
+                        leaked++;
+                    }
+                    delete(first, second);
+                }
+            }
+            long fullGcs = fullGcs() - fullGcsBefore;
+            double loadP50 = load.getValueAtPercentile(50) / 1e6;
+            if (size == Size.SMALL) {
+                smallLoadP50 = loadP50;
+                double loadP99 = load.getValueAtPercentile(99) / 1e6;
+                targets.measured(Targets.Goal.LOAD, String.format("%.2f ms p50, %.2f ms p99", loadP50, loadP99),
+                        loadP50 <= 3 && loadP99 <= 10);
+                double swapP50 = swap.getValueAtPercentile(50) / 1e6;
+                double swapP99 = swap.getValueAtPercentile(99) / 1e6;
+                targets.measured(Targets.Goal.SWAP, String.format("%.2f ms p50, %.2f ms p99", swapP50, swapP99),
+                        swapP50 <= 10 && swapP99 <= 50);
+                double unloadP50 = unload.getValueAtPercentile(50) / 1e6;
+                double unloadP99 = unload.getValueAtPercentile(99) / 1e6;
+                targets.measured(Targets.Goal.UNLOAD, String.format("%.0f ms p50, %.0f ms p99, %d full GC(s), "
+                                + "%d leaked", unloadP50, unloadP99, fullGcs, leaked),
+                        unloadP50 <= 100 && unloadP99 <= 500 && fullGcs == 0 && leaked == 0);
+            }
+            table.row(size.label, jarBytes / 1024, runs, Table.millis(loadP50),
+                    Table.millis(load.getValueAtPercentile(99) / 1e6),
+                    Table.millis(swap.getValueAtPercentile(50) / 1e6), Table.millis(swap.getValueAtPercentile(99) / 1e6),
+                    Table.millis(unload.getValueAtPercentile(50) / 1e6),
+                    Table.millis(unload.getValueAtPercentile(99) / 1e6), leaked, fullGcs,
+                    Table.ratio(loadP50, smallLoadP50));
+            summary.append(String.format("%s load %.1f ms, swap %.1f ms, unload %.0f ms; ", size.label, loadP50,
+                    swap.getValueAtPercentile(50) / 1e6, unload.getValueAtPercentile(50) / 1e6));
+        }
+        report.add(table);
+        return summary.toString();
+    }
+
+    // ---- swap under load -----------------------------------------------------------------------------------
+
+    String swapUnderLoad() throws InterruptedException {
+        Table table = new Table("Swap under concurrent calls",
+                "Callers keep the given number of core.echo `hold` calls (2 ms each; 1 ms per 50 callers above 100) "
+                        + "in flight through the runtime "
+                        + "while it swaps versions; each answer names the version that ran it, which must be the "
+                        + "version the runtime says answered. p99 during swap is over calls that overlapped a swap; "
+                        + "its ratio is to calls that did not.",
+                "concurrent calls", "swaps", "calls", "failed", "failed %", "served by two versions",
+                "p99 during swap ms", "p99 otherwise ms", "ratio", "swap p50 ms");
+        StringBuilder summary = new StringBuilder();
+        for (int concurrency : mode.swapConcurrency()) {
+            try (InProcessRuntime runtime = new InProcessRuntime()) {
+                SwapLoad load = new SwapLoad(runtime, concurrency);
+                SwapLoad.Outcome outcome = load.run(mode.swapsPerLevel());
+                table.row(concurrency, outcome.swaps(), outcome.calls(), outcome.failed(),
+                        String.format("%.3f", 100.0 * outcome.failed() / Math.max(1, outcome.calls())),
+                        outcome.mixed(), Table.millis(outcome.during().getValueAtPercentile(99) / 1e6),
+                        Table.millis(outcome.otherwise().getValueAtPercentile(99) / 1e6),
+                        Table.ratio(outcome.during().getValueAtPercentile(99),
+                                outcome.otherwise().getValueAtPercentile(99)),
+                        Table.millis(outcome.swapMillisP50()));
+                summary.append(String.format("%d: %d/%d failed; ", concurrency, outcome.failed(), outcome.calls()));
+                if (concurrency == 1000) {
+                    targets.measured(Targets.Goal.SWAP_UNDER_LOAD, String.format("%d of %d failed, %d served by two "
+                                    + "versions (%d swaps)", outcome.failed(), outcome.calls(), outcome.mixed(),
+                            outcome.swaps()), outcome.failed() == 0 && outcome.mixed() == 0);
+                }
+            }
+        }
+        report.add(table);
+        return summary.toString();
+    }
+
+    /** Concurrent hold calls against one runtime while it swaps. */
+    private static final class SwapLoad {
+        record Outcome(int swaps, long calls, long failed, long mixed, Histogram during, Histogram otherwise,
+                       double swapMillisP50) {
+        }
+
+        private final InProcessRuntime runtime;
+        private final int concurrency;
+
+        SwapLoad(InProcessRuntime runtime, int concurrency) {
+            this.runtime = runtime;
+            this.concurrency = concurrency;
+        }
+
+        Outcome run(int swaps) throws InterruptedException {
+            ExtensionRuntime engine = runtime.host().runtime();
+            List<ExtensionPackage> versions = new ArrayList<>();
+            for (int v = 0; v <= swaps; v++) {
+                versions.add(runtime.read(runtime.jars().echo("core-echo", "2.0." + v, "core.echo", 0)));
+            }
+            engine.deploy(versions.get(0));
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong failed = new AtomicLong();
+            AtomicLong mixed = new AtomicLong();
+            long[][] starts = new long[concurrency][];
+            long[][] ends = new long[concurrency][];
+            int[] counts = new int[concurrency];
+            CountDownLatch done = new CountDownLatch(concurrency);
+            // longer holds at high concurrency keep the callers from saturating two cores on their own
+            long holdMillis = Math.max(2, concurrency / 50);
+            byte[] hold = String.valueOf(holdMillis).getBytes(StandardCharsets.UTF_8);
+            List<Thread> callers = new ArrayList<>();
+            for (int c = 0; c < concurrency; c++) {
+                int me = c;
+                starts[me] = new long[1024];
+                ends[me] = new long[1024];
+                Thread caller = new Thread(() -> {
+                    try {
+                        while (running.get()) {
+                            long start = System.nanoTime();
+                            try {
+                                ExtensionRuntime.Invoked answer = engine.invoke("core.echo", "hold", hold, NO_ATTRIBUTES);
+                                String text = new String(answer.payload(), StandardCharsets.UTF_8);
+                                if (!text.startsWith(answer.version() + " ")) {
+                                    mixed.incrementAndGet();
+                                }
+                            } catch (RuntimeException e) {
+                                failed.incrementAndGet();
+                            }
+                            long end = System.nanoTime();
+                            if (counts[me] == starts[me].length) {
+                                starts[me] = Arrays.copyOf(starts[me], counts[me] * 2);
+                                ends[me] = Arrays.copyOf(ends[me], counts[me] * 2);
+                            }
+                            starts[me][counts[me]] = start;
+                            ends[me][counts[me]++] = end;
+                        }
+                    } finally {
+                        done.countDown();
+                    }
+                }, "bench-swap-caller-" + c);
+                caller.setDaemon(true);
+                callers.add(caller);
+                caller.start();
+            }
+            Thread.sleep(300);
+            long[] swapStart = new long[swaps];
+            long[] swapEnd = new long[swaps];
+            Histogram swapTimes = histogram();
+            for (int s = 0; s < swaps; s++) {
+                swapStart[s] = System.nanoTime();
+                ExtensionRuntime.Swapped swapped = engine.swap(versions.get(s + 1));
+                swapEnd[s] = System.nanoTime();
+                swapTimes.recordValue(swapped.swapMicros() * 1_000);
+                Thread.sleep(200);
+            }
+            running.set(false);
+            done.await();
+            for (Thread caller : callers) {
+                caller.join();
+            }
+            Histogram during = histogram();
+            Histogram otherwise = histogram();
+            long calls = 0;
+            for (int c = 0; c < concurrency; c++) {
+                for (int i = 0; i < counts[c]; i++) {
+                    long latency = ends[c][i] - starts[c][i];
+                    boolean overlapped = false;
+                    for (int s = 0; s < swaps && !overlapped; s++) {
+                        overlapped = starts[c][i] < swapEnd[s] && ends[c][i] > swapStart[s];
+                    }
+                    (overlapped ? during : otherwise).recordValue(latency);
+                    calls++;
+                }
+            }
+            return new Outcome(swaps, calls, failed.get(), mixed.get(), during, otherwise,
+                    swapTimes.getValueAtPercentile(50) / 1e6);
+        }
+    }
+
+    // ---- reclamation ---------------------------------------------------------------------------------------
+
+    /** A reclamation scenario: which design row it stands for, the jar, and the method that exercises it. */
+    private record Scenario(String row, String what, Path jar, String capability, String method) {
+    }
+
+    String reclamation() throws Exception {
+        Table table = new Table("Reclamation scenarios",
+                "Each run deploys the extension, calls it once, and unloads it: the runtime cleans up what it safely "
+                        + "can, then either sees the classloader collected or reports a leak naming the cause, after "
+                        + "a window of " + mode.reclaimWindow().toMillis() + " ms. Time runs from the start of the "
+                        + "unload to the verdict.",
+                "design row", "extension", "runs", "collected", "leak reported", "neither", "time p50 ms", "max ms",
+                "what the runtime cleaned or reported");
+        StringBuilder summary = new StringBuilder();
+        boolean allAccounted = true;
+        long slowest = 0;
+        try (InProcessRuntime runtime = new InProcessRuntime(mode.reclaimWindow(), Duration.ofSeconds(1))) {
+            ExtensionJars jars = runtime.jars();
+            List<Scenario> scenarios = List.of(
+                    new Scenario("plain", "core.echo", jars.shipped(ExtensionJars.ECHO), "core.echo", "echo"),
+                    new Scenario("timers", "java.util.Timer left scheduled (bench)",
+                            jars.ofClasses("bench-timer", "1.0.0", "bench.timer", List.of("ok"), TimerExtension.class),
+                            "bench.timer", "ok"),
+                    new Scenario("timers", "timer + thread ignoring interrupts (misbehaving thread-timer)",
+                            jars.shipped("capmesh-ext-misbehaving-thread-timer.jar"), "test.thread-timer", "ok"),
+                    new Scenario("static state", "thread-local on a pooled host thread (misbehaving thread-local)",
+                            jars.shipped("capmesh-ext-misbehaving-thread-local.jar"), "test.thread-local",
+                            "remember"),
+                    new Scenario("static state", "JDBC driver in DriverManager (misbehaving jdbc-driver)",
+                            jars.shipped("capmesh-ext-misbehaving-jdbc-driver.jar"), "test.jdbc-driver", "ok"),
+                    new Scenario("static state", "shutdown hook registered (misbehaving shutdown-hook)",
+                            jars.shipped("capmesh-ext-misbehaving-shutdown-hook.jar"), "test.shutdown-hook", "ok"),
+                    new Scenario("finalizers", "10k objects with finalizers (bench)",
+                            jars.ofClasses("bench-finalizers", "1.0.0", "bench.finalizers", List.of("ok"),
+                                    FinalizerExtension.class), "bench.finalizers", "ok"),
+                    new Scenario("active tasks", "own pools with periodic and running tasks (bench)",
+                            jars.ofClasses("bench-active-tasks", "1.0.0", "bench.active-tasks", List.of("ok"),
+                                    ActiveTasksExtension.class), "bench.active-tasks", "ok"));
+            ExtensionRuntime engine = runtime.host().runtime();
+            for (Scenario scenario : scenarios) {
+                int collected = 0;
+                int leaked = 0;
+                Histogram times = histogram();
+                String detail = "";
+                for (int run = 0; run < mode.reclaimRuns(); run++) {
+                    var loaded = engine.deploy(runtime.read(scenario.jar()));
+                    // on the runtime's call pool, as a gRPC call would run: thread-locals land on a pooled thread
+                    runtime.host().callExecutor().submit(() -> engine.invoke(scenario.capability(), scenario.method(),
+                            "x".getBytes(StandardCharsets.UTF_8), NO_ATTRIBUTES)).get();
+                    Reclamation verdict = engine.unload(loaded.manifest().id(), "", Duration.ZERO);
+                    times.recordValue(Math.max(1, verdict.millis()) * 1_000_000);
+                    if (verdict.state() == Reclamation.State.COLLECTED) {
+                        collected++;
+                        if (!verdict.cleaned().isEmpty()) {
+                            detail = "cleaned: " + String.join("; ", verdict.cleaned());
+                        }
+                    } else {
+                        leaked++;
+                        detail = "leak: " + String.join("; ", verdict.causes());
+                    }
+                }
+                int neither = mode.reclaimRuns() - collected - leaked;
+                allAccounted &= neither == 0 && times.getMaxValue() <= 2_000_000_000L;
+                slowest = Math.max(slowest, times.getMaxValue());
+                table.row(scenario.row(), scenario.what(), mode.reclaimRuns(), collected, leaked, neither,
+                        Table.millis(times.getValueAtPercentile(50) / 1e6), Table.millis(times.getMaxValue() / 1e6),
+                        shorten(detail.isEmpty() ? "nothing to clean" : detail));
+                summary.append(scenario.row()).append(' ').append(collected).append('/').append(leaked).append("; ");
+            }
+        }
+        targets.measured(Targets.Goal.RECLAIM, String.format("every run collected or leak-reported, slowest %d ms",
+                slowest / 1_000_000), allAccounted);
+        report.add(table);
+        return summary.toString();
+    }
+
+    private static String shorten(String text) {
+        String oneLine = text.replace('\n', ' ').replace("|", "/");
+        return oneLine.length() <= 220 ? oneLine : oneLine.substring(0, 217) + "...";
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------
+
+    static Histogram histogram() {
+        return new Histogram(Duration.ofMinutes(5).toNanos(), 3);
+    }
+
+    /** Stop-the-world full collections so far (G1's concurrent cycles are not counted by this bean). */
+    static long fullGcs() {
+        long count = 0;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc.getName().contains("Old") || gc.getName().contains("MarkSweep")) {
+                count += Math.max(0, gc.getCollectionCount());
+            }
+        }
+        return count;
+    }
+
+    private static long size(Path jar) {
+        try {
+            return Files.size(jar);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
+    private static void delete(Path... jars) {
+        for (Path jar : jars) {
+            jar.toFile().delete();
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package io.capmesh.cli;
+
+import io.capmesh.stub.CapabilityCallException;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A broker or runtime the command talks to, and what its failures mean to the user: nothing listening is
+ * {@link ExitCode#UNREACHABLE} with where to look, an unknown name is {@link ExitCode#NOT_FOUND}, any other
+ * refusal {@link ExitCode#FAILED} with the peer's own words.
+ */
+final class Remote implements AutoCloseable {
+
+    private final String kind;
+    private final HostPort address;
+    private final ManagedChannel channel;
+
+    private Remote(String kind, HostPort address) {
+        this.kind = kind;
+        this.address = address;
+        this.channel = ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext()
+                .maxInboundMessageSize(64 << 20).build();
+    }
+
+    static Remote broker(HostPort address) {
+        return new Remote("broker", address);
+    }
+
+    static Remote runtime(HostPort address) {
+        return new Remote("runtime", address);
+    }
+
+    ManagedChannel channel() {
+        return channel;
+    }
+
+    HostPort address() {
+        return address;
+    }
+
+    /** The failure to report for a call to this peer that ended with a status. */
+    CliFailure failure(StatusRuntimeException e) {
+        return failure(kind, address, e.getStatus(), "");
+    }
+
+    static CliFailure failure(String kind, HostPort address, Status status, String context) {
+        Status.Code code = status.getCode();
+        if ((code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !address.accepts()) {
+            return CliFailure.unreachable(unreachable(kind, address));
+        }
+        String said = (context.isEmpty() ? "" : context + ": ") + describe(status);
+        return switch (code) {
+            case NOT_FOUND -> CliFailure.notFound(said);
+            default -> CliFailure.failed(said);
+        };
+    }
+
+    /** A thin-stub failure: at the broker (acquire) or at a runtime (invoke). */
+    static CliFailure failure(CapabilityCallException e, HostPort broker) {
+        boolean atBroker = e.method().startsWith("CapabilityBroker/") || e.endpoint().isEmpty();
+        HostPort address = atBroker ? broker : HostPort.parse(e.endpoint());
+        Status.Code code = e.code();
+        if ((code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !address.accepts()) {
+            return CliFailure.unreachable(unreachable(atBroker ? "broker" : "runtime", address));
+        }
+        String message = atBroker
+                ? "cannot acquire " + e.capability() + ": " + describe(e.status())
+                        + (code == Status.Code.NOT_FOUND ? "; `capmesh list` shows what the broker offers" : "")
+                : e.capability() + " " + e.method() + " at " + address + ": " + describe(e.status());
+        return code == Status.Code.NOT_FOUND ? CliFailure.notFound(message) : CliFailure.failed(message);
+    }
+
+    static String unreachable(String kind, HostPort address) {
+        return kind.equals("broker")
+                ? "no broker at " + address + ": start one with `capmesh up` or pass --broker"
+                : "no runtime at " + address + ": check it with `capmesh health`, or pass another --runtime";
+    }
+
+    /** {@code CODE: description}, the description's lines kept (a runtime lists every problem on its own). */
+    static String describe(Status status) {
+        String description = status.getDescription();
+        return description == null || description.isBlank() ? status.getCode().toString()
+                : status.getCode() + ": " + description;
+    }
+
+    @Override
+    public void close() {
+        channel.shutdownNow();
+        try {
+            channel.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.capmesh.cli;
+
+import io.capmesh.proto.v1.BrokerHealthRequest;
+import io.capmesh.proto.v1.CapabilityBrokerGrpc;
+import io.capmesh.proto.v1.CatalogEntry;
+import io.capmesh.proto.v1.ExtensionInfo;
+import io.capmesh.proto.v1.ListCapabilitiesRequest;
+import io.capmesh.proto.v1.ListExtensionsRequest;
+import io.capmesh.proto.v1.RuntimeHealth;
+import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/** Finds the runtimes a command acts on: named by address, by tier, or by an extension they have loaded. */
+final class Runtimes {
+
+    private static final Pattern ADDRESS = Pattern.compile(".+:\\d+");
+
+    /** A runtime to act on: how to name it in output, and where it listens. */
+    record Target(String name, HostPort address) {
+    }
+
+    private Runtimes() {
+    }
+
+    /** {@code --runtime}: a {@code host:port}, or a tier whose registered runtimes are all meant. */
+    static List<Target> named(String runtime, HostPort broker) {
+        if (ADDRESS.matcher(runtime).matches()) {
+            try {
+                return List.of(new Target(runtime, HostPort.parse(runtime)));
+            } catch (IllegalArgumentException e) {
+                throw CliFailure.usage("--runtime " + e.getMessage());
+            }
+        }
+        return ofTier(runtime, broker);
+    }
+
+    static List<Target> ofTier(String tier, HostPort broker) {
+        List<RuntimeHealth> registered = registered(broker);
+        List<Target> targets = registered.stream().filter(r -> r.getRuntimeTier().equals(tier))
+                .map(r -> new Target(r.getRuntimeId(), HostPort.of(r.getEndpoint()))).toList();
+        if (targets.isEmpty()) {
+            TreeSet<String> tiers = new TreeSet<>();
+            registered.forEach(r -> tiers.add(r.getRuntimeTier()));
+            throw CliFailure.notFound("no runtime of tier '" + tier + "' is registered with the broker at " + broker
+                    + (tiers.isEmpty() ? " (none is)" : " (tiers: " + String.join(", ", tiers) + ")")
+                    + "; pass --runtime TIER or HOST:PORT");
+        }
+        return targets;
+    }
+
+    /** Whether some runtime of a tier is registered. */
+    static boolean hasTier(String tier, HostPort broker) {
+        return registered(broker).stream().anyMatch(r -> r.getRuntimeTier().equals(tier));
+    }
+
+    /** The registered runtimes that have an extension loaded (any version, or the one given). */
+    static List<Target> withLoaded(String extensionId, Optional<String> version, HostPort broker) {
+        List<Target> targets = new ArrayList<>();
+        for (RuntimeHealth runtime : registered(broker)) {
+            HostPort address = HostPort.of(runtime.getEndpoint());
+            try (Remote remote = Remote.runtime(address)) {
+                List<ExtensionInfo> loaded = RuntimeServiceGrpc.newBlockingStub(remote.channel())
+                        .withDeadlineAfter(5, TimeUnit.SECONDS)
+                        .listExtensions(ListExtensionsRequest.getDefaultInstance())
+                        .getExtensionsList();
+                if (loaded.stream().anyMatch(e -> e.getManifest().getId().equals(extensionId)
+                        && version.map(v -> v.equals(e.getManifest().getVersion())).orElse(true))) {
+                    targets.add(new Target(runtime.getRuntimeId(), address));
+                }
+            } catch (StatusRuntimeException unreachable) {
+                // a runtime that does not answer cannot be acted on either; the others still can
+            }
+        }
+        if (targets.isEmpty()) {
+            throw CliFailure.notFound("no runtime registered with the broker at " + broker + " has " + extensionId
+                    + version.map(v -> " " + v).orElse("") + " loaded (`capmesh deploy` loads a jar; pass --runtime"
+                    + " to ask one runtime directly)");
+        }
+        return targets;
+    }
+
+    /**
+     * Waits until the broker lists what the runtimes now offer (they tell it right after a deploy or swap, but
+     * asynchronously), so the next command can acquire it.
+     *
+     * @param offers capability name to version, as each runtime published it
+     * @return false when the broker did not list them all in time, or cannot be asked
+     */
+    static boolean awaitListed(HostPort broker, List<Target> runtimes, Map<String, String> offers, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (Remote remote = Remote.broker(broker)) {
+            var stub = CapabilityBrokerGrpc.newBlockingStub(remote.channel());
+            while (true) {
+                List<CatalogEntry> catalog = stub.withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .list(ListCapabilitiesRequest.getDefaultInstance()).getCapabilitiesList();
+                boolean listed = offers.entrySet().stream().allMatch(offer -> catalog.stream().anyMatch(entry ->
+                        entry.getName().equals(offer.getKey()) && entry.getVersionsList().contains(offer.getValue())
+                                && runtimes.stream().allMatch(r -> entry.getReplicasList().stream()
+                                        .anyMatch(e -> e.getPort() == r.address().port()))));
+                if (listed) {
+                    return true;
+                }
+                if (System.nanoTime() > deadline) {
+                    return false;
+                }
+                Thread.sleep(100);
+            }
+        } catch (StatusRuntimeException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static List<RuntimeHealth> registered(HostPort broker) {
+        try (Remote remote = Remote.broker(broker)) {
+            return CapabilityBrokerGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
+                    .health(BrokerHealthRequest.getDefaultInstance()).getRuntimesList();
+        } catch (StatusRuntimeException e) {
+            throw Remote.failure("broker", broker, e.getStatus(), "");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package io.capmesh.cli;
+
+import io.capmesh.proto.v1.Reclamation;
+import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.capmesh.proto.v1.UnloadRequest;
+import io.capmesh.proto.v1.UnloadResponse;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "unload", sortOptions = false,
+        header = "Unload an extension and verify its loader was collected.",
+        description = {"Unload an extension: the runtime unpublishes it,"
+        + " drains calls in flight, closes it and its classloader, and reports whether the loader was collected"
+        + " (COLLECTED) or is still reachable (LEAKED, with the likely causes).",
+        "Without --runtime every runtime that has the extension loaded unloads it."})
+final class UnloadCommand implements Callable<Integer> {
+
+    @Mixin
+    private BrokerTarget target;
+
+    @Mixin
+    private Output output;
+
+    @Parameters(index = "0", paramLabel = "ID", description = "The extension's id, e.g. legacy-guava.")
+    private String id;
+
+    @Option(names = "--version", paramLabel = "VERSION", description = "Only this version (default: the loaded one).")
+    private String version;
+
+    @Option(names = "--runtime", paramLabel = "TIER|HOST:PORT",
+            description = "Where to unload: every runtime of a tier or one runtime's address.")
+    private String runtime;
+
+    @Option(names = "--drain-timeout", paramLabel = "DURATION", converter = Durations.class,
+            description = "How long to wait for calls in flight (default: the runtime's).")
+    private Duration drainTimeout;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
+            description = "How long each runtime may take (default: ${DEFAULT-VALUE}).")
+    private Duration timeout;
+
+    @Override
+    public Integer call() {
+        HostPort broker = target.broker();
+        List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker)
+                : Runtimes.withLoaded(id, Optional.ofNullable(version), broker);
+        UnloadRequest request = UnloadRequest.newBuilder().setExtensionId(id)
+                .setVersion(version == null ? "" : version)
+                .setDrainTimeoutMillis(drainTimeout == null ? 0 : drainTimeout.toMillis()).build();
+        List<Map<String, Object>> json = new ArrayList<>();
+        Table table = Table.of("runtime", "extension", "version", "loader");
+        boolean leaked = false;
+        for (Runtimes.Target runtime : targets) {
+            UnloadResponse unloaded;
+            try (Remote remote = Remote.runtime(runtime.address())) {
+                unloaded = RuntimeServiceGrpc.newBlockingStub(remote.channel())
+                        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).unload(request);
+            } catch (StatusRuntimeException e) {
+                throw Remote.failure("runtime", runtime.address(), e.getStatus(), "unload of " + id + " at "
+                        + runtime.name() + " refused");
+            }
+            leaked |= unloaded.getReclamation().getState() == Reclamation.State.LEAKED;
+            table.row(runtime.name(), unloaded.getExtensionId(), unloaded.getVersion(), reclamation(unloaded));
+            json.add(DeployCommand.entry(runtime, Json.of(unloaded)));
+        }
+        if (output.json()) {
+            output.json(json);
+        } else {
+            output.table(table);
+            if (leaked) {
+                output.say("A leaked loader stays in memory until the runtime restarts; the causes name what holds"
+                        + " it.");
+            }
+        }
+        return ExitCode.OK;
+    }
+
+    /** {@code COLLECTED in 45 ms}, or {@code LEAKED after 2000 ms: <causes>}. */
+    static String reclamation(UnloadResponse unloaded) {
+        Reclamation reclamation = unloaded.getReclamation();
+        return switch (reclamation.getState()) {
+            case COLLECTED -> "COLLECTED in " + reclamation.getElapsedMillis() + " ms";
+            case LEAKED -> "LEAKED after " + reclamation.getElapsedMillis() + " ms: "
+                    + String.join("; ", reclamation.getCausesList());
+            case PENDING -> "PENDING (still being verified)";
+            default -> reclamation.getState().toString();
+        };
+    }
+}

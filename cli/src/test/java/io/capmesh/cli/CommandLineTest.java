@@ -1,0 +1,107 @@
+package io.capmesh.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What the command line does without a mesh: usage, parsing, and failing clearly. */
+class CommandLineTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyCommandDocumentsItsExitCodes() {
+        for (String command : new String[] {"up", "down", "list", "acquire", "invoke", "deploy", "swap", "unload",
+                "health", "watch"}) {
+            Cli.Run help = Cli.run(command, "--help");
+            assertThat(help.exit()).as(command).isZero();
+            assertThat(help.out()).as(command).contains("Exit codes:", "3   unreachable", "4   not found");
+        }
+    }
+
+    @Test
+    void noCommandShowsUsageAsBadUsage() {
+        Cli.Run run = Cli.run();
+        assertThat(run.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(run.err()).contains("Usage: capmesh", "up", "invoke");
+    }
+
+    @Test
+    void malformedValuesAreBadUsage() {
+        assertThat(Cli.run("list", "--broker", "nowhere").exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(Cli.run("acquire", "core.json", "--timeout", "soon").err()).contains("not a duration");
+        assertThat(Cli.run("acquire").exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(Cli.run("acquire", "@^1").err()).contains("names no capability");
+        assertThat(Cli.run("invoke", "core.json", "parse", "--data", "x", "--file", "y").exit())
+                .isEqualTo(ExitCode.USAGE);
+        assertThat(Cli.run("invoke", "core.json", "parse", "--attr", "novalue").exit()).isEqualTo(ExitCode.USAGE);
+        Cli.Run missingJar = Cli.run("deploy", dir.resolve("absent.jar").toString(), "--broker", "127.0.0.1:1");
+        assertThat(missingJar.exit()).as(missingJar.toString()).isEqualTo(ExitCode.USAGE);
+        assertThat(missingJar.err()).contains("no such file");
+    }
+
+    @Test
+    void aBrokerThatIsNotThereIsUnreachableWithWhatToDo() {
+        for (String[] command : new String[][] {{"list"}, {"health"}, {"acquire", "core.json"},
+                {"invoke", "core.json", "parse", "--data", "{}"}, {"watch", "--count", "1"}, {"unload", "x"}}) {
+            String[] args = Stream.concat(Arrays.stream(command), Stream.of("--broker", "127.0.0.1:1"))
+                    .toArray(String[]::new);
+            Cli.Run run = Cli.run(args);
+            assertThat(run.exit()).as(run.toString()).isEqualTo(ExitCode.UNREACHABLE);
+            assertThat(run.err()).contains("no broker at 127.0.0.1:1: start one with `capmesh up` or pass --broker");
+        }
+    }
+
+    @Test
+    void theDefaultBrokerIsTheLocalMeshsFromItsStateFile() throws Exception {
+        Files.writeString(dir.resolve(LocalMesh.STATE_FILE), Json.PRETTY.toJson(new LocalMesh.State(dir,
+                HostPort.loopback(1), Instant.now(), List.of())));
+        Cli.Run run = Cli.run("list", "--dir", dir.toString());
+        assertThat(run.err()).contains("no broker at 127.0.0.1:1");
+    }
+
+    @Test
+    void upWithoutJarsSaysToBuildFirstAndDownWithoutAMeshSaysSo() {
+        Cli.Run up = Cli.run("up", "--dir", dir.toString(), "--jars", dir.resolve("nothing").toString());
+        assertThat(up.exit()).isEqualTo(ExitCode.FAILED);
+        assertThat(up.err()).contains("capmesh-broker-service.jar",
+                "build first with ./mvnw -B -q install -DskipTests");
+        Cli.Run down = Cli.run("down", "--dir", dir.toString());
+        assertThat(down.exit()).isZero();
+        assertThat(down.out()).contains("No mesh is up in");
+    }
+
+    @Test
+    void benchRefusesAnUnknownModeAndSaysToBuildWhenItsJarIsMissing() {
+        Cli.Run badMode = Cli.run("bench", "--mode", "forever", "--jar", dir.resolve("b.jar").toString());
+        assertThat(badMode.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(badMode.err()).contains("smoke, quick or full");
+        Cli.Run noJar = Cli.run("bench", "--mode", "smoke", "--jar", dir.resolve("b.jar").toString());
+        assertThat(noJar.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(noJar.err()).contains("no benchmark jar at", "build first with ./mvnw -B -q install -DskipTests");
+    }
+
+    @Test
+    void partsParseAsPeopleWriteThem() {
+        assertThat(HostPort.parse("[::1]:9090")).isEqualTo(new HostPort("::1", 9090));
+        assertThat(HostPort.parse("[::1]:9090").target()).isEqualTo("[::1]:9090");
+        assertThat(new Wanted.Converter().convert("data.sql@>=1.0.0 <2.0.0"))
+                .isEqualTo(new Wanted("data.sql", ">=1.0.0 <2.0.0"));
+        assertThat(new Durations().convert("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(new Durations().convert("PT2M")).isEqualTo(Duration.ofMinutes(2));
+        StringWriter table = new StringWriter();
+        Table.of("name", "v").row("core.json", "1.0.0").row("x", "").print(new PrintWriter(table));
+        assertThat(table.toString().lines()).containsExactly("NAME       V", "core.json  1.0.0", "x");
+    }
+}
