@@ -31,7 +31,6 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -126,12 +125,10 @@ class ContainerizedMeshIT {
                 .withEnv("CAPMESH_CRYPTO_GENERATEMASTERKEY", "false");
         Startables.deepStart(services.values().stream().map(Service::container)).join();
 
-        // A killed container's address answers nothing, as a deleted pod's does: without a connect timeout a
-        // reconnect to it would wait out Netty's 30 s default instead of failing over to the next replica.
+        // A killed container's address answers nothing, as a deleted pod's does: the connect timeout (well under
+        // the attempt's deadline) is what turns a reconnect to it into a failover to the next replica.
         client = CapabilityClient.builder().broker(broker.getHost() + ":" + broker.getMappedPort(9090))
-                .account("acme").attemptTimeout(Duration.ofSeconds(5))
-                .channels(channel -> ((NettyChannelBuilder) channel).usePlaintext()
-                        .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1_000))
+                .account("acme").attemptTimeout(Duration.ofSeconds(5)).connectTimeout(Duration.ofSeconds(1))
                 .build();
         awaitCatalog(Duration.ofSeconds(60));
     }

@@ -2,6 +2,7 @@ package io.capmesh.telemetry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.sun.net.httpserver.HttpServer;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -13,6 +14,8 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Scope;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -73,6 +76,32 @@ class TracingTest {
             assertThat(files).extracting(f -> f.getFileName().toString())
                     .allMatch(f -> f.matches("(stub|runtime)-\\d+\\.jsonl"));
         }
+    }
+
+    @Test
+    void spansGoToAnOtlpCollectorWhenOneIsConfigured() throws Exception {
+        List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer collector = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        collector.createContext("/", exchange -> {
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            received.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath() + " "
+                    + exchange.getRequestHeaders().getFirst("Content-Type") + " "
+                    + new String(body, java.nio.charset.StandardCharsets.ISO_8859_1));
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        collector.start();
+        try (Tracing tracing = Tracing.start(new TracingSettings("broker",
+                "http://127.0.0.1:" + collector.getAddress().getPort() + "/", null, null))) {
+            tracing.tracer().spanBuilder("acquire for the collector").startSpan().end();
+            tracing.flush();
+        } finally {
+            collector.stop(0);
+        }
+        // OTLP/HTTP: one protobuf export request holding the span's name and the service's
+        assertThat(received).singleElement().satisfies(request -> assertThat(request)
+                .startsWith("POST /v1/traces application/x-protobuf")
+                .contains("acquire for the collector", "broker"));
     }
 
     @Test

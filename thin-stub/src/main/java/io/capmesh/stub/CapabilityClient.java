@@ -84,7 +84,7 @@ public final class CapabilityClient implements AutoCloseable {
         this.brokerTimeout = builder.brokerTimeout;
         this.attemptTimeout = builder.attemptTimeout;
         this.replicas = new Replicas(CircuitBreakerRegistry.of(CircuitBreakerConfig.from(builder.circuitBreaker)
-                .recordException(CapabilityClient::replicaFailure).build()), channels);
+                .recordException(CapabilityClient::replicaFailure).build()), channels, builder.connectTimeout);
         this.retries = RetryRegistry.of(RetryConfig.custom()
                 .maxAttempts(builder.maxAttempts)
                 .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(builder.initialBackoff, 2.0, 0.5,
@@ -263,6 +263,7 @@ public final class CapabilityClient implements AutoCloseable {
      *       5 s, then lets 3 trial calls through. Only UNAVAILABLE and DEADLINE_EXCEEDED count as failures;</li>
      *   <li>bulkhead per capability: 64 calls in flight from this client, a further call waits up to 500 ms;</li>
      *   <li>broker timeout 5 s for List, Renew and Release (Acquire adds its own timeout);</li>
+     *   <li>connect timeout 2 s to a runtime, then the next replica;</li>
      *   <li>channels in plaintext;</li>
      *   <li>no tracing.</li>
      * </ul>
@@ -288,6 +289,7 @@ public final class CapabilityClient implements AutoCloseable {
                 .maxWaitDuration(Duration.ofMillis(500))
                 .build();
         private Duration brokerTimeout = Duration.ofSeconds(5);
+        private Duration connectTimeout = Duration.ofSeconds(2);
         private Consumer<ManagedChannelBuilder<?>> channels = ManagedChannelBuilder::usePlaintext;
         private OpenTelemetry openTelemetry = OpenTelemetry.noop();
 
@@ -341,6 +343,16 @@ public final class CapabilityClient implements AutoCloseable {
         /** The deadline of List, Renew and Release at the broker, and what Acquire gets on top of its timeout. */
         public Builder brokerTimeout(Duration timeout) {
             this.brokerTimeout = positive(timeout, "brokerTimeout");
+            return this;
+        }
+
+        /**
+         * How long connecting to a runtime may take before the attempt moves to the next replica. A host that is
+         * gone (a deleted pod, a powered-off machine) answers nothing at all, so without this bound a reconnect
+         * would wait out the attempt's deadline instead of failing over.
+         */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive(timeout, "connectTimeout");
             return this;
         }
 

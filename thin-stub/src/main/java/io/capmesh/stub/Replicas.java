@@ -5,6 +5,9 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -23,15 +26,20 @@ final class Replicas implements AutoCloseable {
     private final Map<String, Replica> byAddress = new ConcurrentHashMap<>();
     private final CircuitBreakerRegistry breakers;
     private final Consumer<ManagedChannelBuilder<?>> channels;
+    private final int connectTimeoutMillis;
 
-    Replicas(CircuitBreakerRegistry breakers, Consumer<ManagedChannelBuilder<?>> channels) {
+    Replicas(CircuitBreakerRegistry breakers, Consumer<ManagedChannelBuilder<?>> channels, Duration connectTimeout) {
         this.breakers = breakers;
         this.channels = channels;
+        this.connectTimeoutMillis = Math.toIntExact(connectTimeout.toMillis());
     }
 
     Replica of(Endpoint endpoint) {
         return byAddress.computeIfAbsent(address(endpoint.getHost(), endpoint.getPort()), address -> {
-            ManagedChannelBuilder<?> builder = ManagedChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort());
+            // a replica that vanished (its host gone, not refusing) must fail the attempt UNAVAILABLE, and so fail
+            // over, well before the attempt's deadline: Netty's own connect timeout is 30 s
+            ManagedChannelBuilder<?> builder = NettyChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort())
+                    .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
             channels.accept(builder);
             return new Replica(address, builder.build(), breakers.circuitBreaker(address));
         });
