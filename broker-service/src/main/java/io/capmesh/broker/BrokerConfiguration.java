@@ -13,8 +13,10 @@ import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /** The broker's parts, wired: registry, lease store, negotiator, watch hub, and the sweepers that age them. */
 @Configuration(proxyBeanMethods = false)
@@ -37,8 +39,10 @@ class BrokerConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    RuntimeChannels runtimeChannels(RuntimeRegistry registry, Tracing tracing) {
-        return new RuntimeChannels(registry, tracing.clientInterceptor());
+    RuntimeChannels runtimeChannels(RuntimeRegistry registry, Tracing tracing, Environment environment,
+                                    SslBundles sslBundles) {
+        return new RuntimeChannels(registry, tracing.clientInterceptor(),
+                OutgoingTls.credentials(environment, sslBundles));
     }
 
     @Bean

@@ -59,7 +59,7 @@ final class AcquireCommand implements Callable<Integer> {
                 .addAllRequired(required.stream().map(Wanted::toRequest).toList())
                 .addAllOptional(optional.stream().map(Wanted::toRequest).toList())
                 .build();
-        try (Remote broker = Remote.broker(target.broker())) {
+        try (Remote broker = Remote.broker(target.broker(), target.credentials())) {
             var stub = CapabilityBrokerGrpc.newBlockingStub(broker.channel());
             AcquireResponse lease;
             try {

@@ -62,7 +62,7 @@ final class DemoCommand implements Callable<Integer> {
         ScoreAndSign.Result result;
         try (Tracing tracing = Tracing.start(settings);
              CapabilityClient client = CapabilityClient.builder().broker(started.state().broker().target())
-                     .account(account).openTelemetry(tracing.openTelemetry()).build()) {
+                     .credentials(started.state().credentials()).account(account).openTelemetry(tracing.openTelemetry()).build()) {
             result = ScoreAndSign.once(client, tracing.tracer(), deadline);
         } catch (CapabilityCallException e) {
             throw Remote.failure(e, started.state().broker());

@@ -3,6 +3,7 @@ package io.capmesh.cli;
 import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.ExtensionInfo;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.grpc.ChannelCredentials;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
@@ -48,15 +49,17 @@ final class DeployCommand implements Callable<Integer> {
     public Integer call() {
         ExtensionJar extension = ExtensionJar.read(jar);
         HostPort broker = target.broker();
-        List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker)
+        ChannelCredentials credentials = target.credentials();
+        List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker, credentials)
                 : Runtimes.ofTier(extension.manifest().flatMap(ExtensionJar.Manifest::tier)
-                        .filter(tier -> Runtimes.hasTier(tier, broker)).orElse("core"), broker);
+                        .filter(tier -> Runtimes.hasTier(tier, broker, credentials)).orElse("core"), broker,
+                        credentials);
         List<Map<String, Object>> json = new ArrayList<>();
         Map<String, String> offers = new LinkedHashMap<>();
         Table table = Table.of("runtime", "extension", "version", "capabilities", "load");
         for (Runtimes.Target runtime : targets) {
             DeployResponse deployed;
-            try (Remote remote = Remote.runtime(runtime.address())) {
+            try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
                 var stub = RuntimeServiceGrpc.newStub(remote.channel()).withDeadlineAfter(timeout.toMillis(),
                         TimeUnit.MILLISECONDS);
                 deployed = Upload.send(stub::deploy, extension, timeout);
@@ -69,7 +72,7 @@ final class DeployCommand implements Callable<Integer> {
                     capabilities(info), Durations.brief(Duration.ofNanos(deployed.getLoadMicros() * 1000)));
             json.add(entry(runtime, Json.of(deployed)));
         }
-        awaitBroker(output, broker, targets, offers);
+        awaitBroker(output, broker, credentials, targets, offers);
         if (output.json()) {
             output.json(json);
         } else {
@@ -79,9 +82,9 @@ final class DeployCommand implements Callable<Integer> {
     }
 
     /** So that the next command can acquire what was just deployed. */
-    static void awaitBroker(Output output, HostPort broker, List<Runtimes.Target> targets,
-                            Map<String, String> offers) {
-        if (!Runtimes.awaitListed(broker, targets, offers, Duration.ofSeconds(10))) {
+    static void awaitBroker(Output output, HostPort broker, ChannelCredentials credentials,
+                            List<Runtimes.Target> targets, Map<String, String> offers) {
+        if (!Runtimes.awaitListed(broker, credentials, targets, offers, Duration.ofSeconds(10))) {
             output.note("the broker at " + broker + " does not list " + String.join(", ", offers.keySet())
                     + " from these runtimes yet; it will once they heartbeat");
         }

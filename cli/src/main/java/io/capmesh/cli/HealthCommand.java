@@ -30,7 +30,7 @@ final class HealthCommand implements Callable<Integer> {
     public Integer call() {
         HostPort broker = target.broker();
         BrokerHealthResponse health;
-        try (Remote remote = Remote.broker(broker)) {
+        try (Remote remote = Remote.broker(broker, target.credentials())) {
             health = CapabilityBrokerGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .health(BrokerHealthRequest.getDefaultInstance());
         } catch (StatusRuntimeException e) {

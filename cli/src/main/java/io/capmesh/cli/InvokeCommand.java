@@ -79,6 +79,7 @@ final class InvokeCommand implements Callable<Integer> {
         byte[] request = payload();
         HostPort broker = target.broker();
         try (CapabilityClient client = CapabilityClient.builder().broker(broker.target()).account(account)
+                .credentials(target.credentials())
                 .attemptTimeout(timeout).retry(1, Duration.ofMillis(100), Duration.ofMillis(100)).build();
              Capabilities caps = client.acquire(Acquire.require(capability.name(), capability.range())
                      .timeout(timeout))) {

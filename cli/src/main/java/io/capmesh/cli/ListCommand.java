@@ -36,7 +36,7 @@ final class ListCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ListCapabilitiesResponse catalog;
-        try (Remote broker = Remote.broker(target.broker())) {
+        try (Remote broker = Remote.broker(target.broker(), target.credentials())) {
             catalog = CapabilityBrokerGrpc.newBlockingStub(broker.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .list(ListCapabilitiesRequest.newBuilder().setNamePrefix(prefix).setHealthyOnly(healthyOnly)
                             .build());

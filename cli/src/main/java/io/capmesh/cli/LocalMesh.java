@@ -4,8 +4,10 @@ import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.RuntimeHealth;
 import io.capmesh.proto.v1.ServingState;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -110,32 +112,40 @@ public final class LocalMesh {
      *                           {@code capmesh.home} system properties, else the working directory)
      * @param startTimeout       how long all services may take to serve and register
      * @param jvmOptions         more JVM options for every service (bin/service's {@code JAVA_OPTS})
+     * @param tls                certificates from {@code capmesh certs}: every service then serves and calls with
+     *                           mutual TLS; empty: plaintext
      */
     public record Options(int basePort, int managementBasePort, Optional<Path> jars, Duration startTimeout,
-                          List<String> jvmOptions) {
+                          List<String> jvmOptions, Optional<Path> tls) {
 
         public static Options defaults() {
             return at(DEFAULT_BASE_PORT);
         }
 
         public static Options at(int basePort) {
-            return new Options(basePort, basePort - 1000, Optional.empty(), Duration.ofSeconds(180), List.of());
+            return new Options(basePort, basePort - 1000, Optional.empty(), Duration.ofSeconds(180), List.of(),
+                    Optional.empty());
         }
 
         public Options withJars(Path directory) {
-            return new Options(basePort, managementBasePort, Optional.of(directory), startTimeout, jvmOptions);
+            return new Options(basePort, managementBasePort, Optional.of(directory), startTimeout, jvmOptions, tls);
         }
 
         public Options withStartTimeout(Duration timeout) {
-            return new Options(basePort, managementBasePort, jars, timeout, jvmOptions);
+            return new Options(basePort, managementBasePort, jars, timeout, jvmOptions, tls);
         }
 
         public Options withManagementBasePort(int port) {
-            return new Options(basePort, port, jars, startTimeout, jvmOptions);
+            return new Options(basePort, port, jars, startTimeout, jvmOptions, tls);
         }
 
         public Options withJvmOptions(List<String> options) {
-            return new Options(basePort, managementBasePort, jars, startTimeout, List.copyOf(options));
+            return new Options(basePort, managementBasePort, jars, startTimeout, List.copyOf(options), tls);
+        }
+
+        public Options withTls(Path certificates) {
+            return new Options(basePort, managementBasePort, jars, startTimeout, jvmOptions,
+                    Optional.of(certificates.toAbsolutePath().normalize()));
         }
     }
 
@@ -144,8 +154,16 @@ public final class LocalMesh {
                          Instant startedAt, Path log, Path jar) {
     }
 
-    /** What the state file holds: the mesh's directory, its broker and its services. */
-    public record State(Path dir, HostPort broker, Instant startedAt, List<Member> members) {
+    /**
+     * What the state file holds: the mesh's directory, its broker and its services, and the certificates it runs
+     * mutual TLS on ({@code null}: plaintext).
+     */
+    public record State(Path dir, HostPort broker, Instant startedAt, List<Member> members, Path tls) {
+
+        /** How to secure channels to the mesh's services, as a client. */
+        public ChannelCredentials credentials() {
+            return tls == null ? InsecureChannelCredentials.create() : new TlsDirectory(tls).clientCredentials();
+        }
 
         public Optional<Member> member(Service service) {
             return members.stream().filter(m -> m.service().equals(service.serviceName())).findFirst();
@@ -214,6 +232,15 @@ public final class LocalMesh {
         }
     }
 
+    /** The certificates the mesh started in a directory runs mutual TLS on, if it was started with TLS. */
+    public static Optional<Path> tlsOf(Path dir) {
+        try {
+            return in(dir).state().map(State::tls);
+        } catch (CliFailure unreadable) {
+            return Optional.empty();
+        }
+    }
+
     /** Every member of the mesh started here, and whether it still runs; empty when none was started. */
     public List<MemberStatus> status() {
         return state().map(s -> s.members().stream().map(m -> new MemberStatus(m, process(m).isPresent())).toList())
@@ -249,6 +276,10 @@ public final class LocalMesh {
             deleteState(); // every process is gone: a crash or a reboot left the file behind
         }
         Map<Service, Path> jars = jars(options);
+        options.tls().ifPresent(tls -> new TlsDirectory(tls).require(Stream.concat(
+                Arrays.stream(Service.values()).map(Service::serviceName), Stream.of(TlsDirectory.CLIENT)).toList()));
+        ChannelCredentials credentials = options.tls().map(tls -> new TlsDirectory(tls).clientCredentials())
+                .orElseGet(InsecureChannelCredentials::create);
         Map<Service, Ports> ports = ports(options);
         checkPortsFree(ports);
         try {
@@ -263,18 +294,20 @@ public final class LocalMesh {
         try {
             HostPort broker = ports.get(Service.BROKER).grpc();
             Launched brokerProcess = launch(Service.BROKER, jars.get(Service.BROKER), ports.get(Service.BROKER),
-                    broker, options, progress);
+                    broker, options, credentials, progress);
             launched.add(brokerProcess);
             long deadline = System.nanoTime() + options.startTimeout().toNanos();
-            awaitReady(List.of(brokerProcess), broker, deadline, options.startTimeout(), progress);
+            awaitReady(List.of(brokerProcess), broker, credentials, deadline, options.startTimeout(), progress);
             List<Launched> runtimes = new ArrayList<>();
             for (Service runtime : Service.runtimes()) {
-                Launched process = launch(runtime, jars.get(runtime), ports.get(runtime), broker, options, progress);
+                Launched process = launch(runtime, jars.get(runtime), ports.get(runtime), broker, options,
+                        credentials, progress);
                 launched.add(process);
                 runtimes.add(process);
             }
-            awaitReady(runtimes, broker, deadline, options.startTimeout(), progress);
-            State state = new State(dir, broker, Instant.now(), launched.stream().map(Launched::member).toList());
+            awaitReady(runtimes, broker, credentials, deadline, options.startTimeout(), progress);
+            State state = new State(dir, broker, Instant.now(), launched.stream().map(Launched::member).toList(),
+                    options.tls().orElse(null));
             writeState(state);
             return new Started(state, false);
         } catch (RuntimeException e) {
@@ -439,7 +472,7 @@ public final class LocalMesh {
     }
 
     private Launched launch(Service service, Path jar, Ports ports, HostPort broker, Options options,
-                            Consumer<String> progress) {
+                            ChannelCredentials credentials, Consumer<String> progress) {
         Path log = dir.resolve("logs").resolve(service.serviceName() + ".log");
         List<String> command = new ArrayList<>(detach());
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -457,6 +490,7 @@ public final class LocalMesh {
             command.add("--capmesh.runtime.data-dir=" + dir.resolve(service.serviceName()));
             command.add("--capmesh.runtime.broker.address=" + broker.target());
         }
+        options.tls().ifPresent(tls -> command.addAll(new TlsDirectory(tls).serviceArguments(service.serviceName())));
         try {
             Files.createDirectories(dir.resolve(service == Service.BROKER ? "broker" : service.serviceName()));
             Process process = new ProcessBuilder(command).directory(dir.toFile())
@@ -469,8 +503,8 @@ public final class LocalMesh {
                     + ", log " + log + ")");
             Member member = new Member(service.serviceName(), service.tier(), ports.grpc(), ports.management(),
                     process.pid(), startedAt, log, jar);
-            ManagedChannel channel = ManagedChannelBuilder.forAddress(ports.grpc().host(), ports.grpc().port())
-                    .usePlaintext().build();
+            ManagedChannel channel = Grpc.newChannelBuilderForAddress(ports.grpc().host(), ports.grpc().port(),
+                    credentials).build();
             return new Launched(service, process, member, channel);
         } catch (IOException e) {
             throw CliFailure.failed("cannot start " + service.serviceName() + ": " + e.getMessage());
@@ -490,13 +524,13 @@ public final class LocalMesh {
         return List.of();
     }
 
-    private void awaitReady(List<Launched> services, HostPort broker, long deadline, Duration timeout,
-                            Consumer<String> progress) {
+    private void awaitReady(List<Launched> services, HostPort broker, ChannelCredentials credentials,
+                            long deadline, Duration timeout, Consumer<String> progress) {
         long started = System.nanoTime();
         List<Launched> waiting = new ArrayList<>(services);
         while (!waiting.isEmpty()) {
             Map<Integer, ServingState> registered = waiting.stream().anyMatch(l -> l.service().isRuntime())
-                    ? registeredRuntimes(broker) : Map.of();
+                    ? registeredRuntimes(broker, credentials) : Map.of();
             for (var it = waiting.iterator(); it.hasNext(); ) {
                 Launched service = it.next();
                 if (!service.process().isAlive()) {
@@ -538,9 +572,8 @@ public final class LocalMesh {
     }
 
     /** The runtimes the broker knows, by gRPC port, with their state. */
-    private static Map<Integer, ServingState> registeredRuntimes(HostPort broker) {
-        ManagedChannel channel = ManagedChannelBuilder.forAddress(broker.host(), broker.port()).usePlaintext()
-                .build();
+    private static Map<Integer, ServingState> registeredRuntimes(HostPort broker, ChannelCredentials credentials) {
+        ManagedChannel channel = Grpc.newChannelBuilderForAddress(broker.host(), broker.port(), credentials).build();
         try {
             return CapabilityBrokerGrpc.newBlockingStub(channel).withDeadlineAfter(1, TimeUnit.SECONDS)
                     .health(BrokerHealthRequest.getDefaultInstance()).getRuntimesList().stream()

@@ -1,8 +1,10 @@
 package io.capmesh.cli;
 
 import io.capmesh.stub.CapabilityCallException;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.concurrent.TimeUnit;
@@ -18,19 +20,28 @@ final class Remote implements AutoCloseable {
     private final HostPort address;
     private final ManagedChannel channel;
 
-    private Remote(String kind, HostPort address) {
+    private Remote(String kind, HostPort address, ChannelCredentials credentials) {
         this.kind = kind;
         this.address = address;
-        this.channel = ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext()
+        this.channel = Grpc.newChannelBuilderForAddress(address.host(), address.port(), credentials)
                 .maxInboundMessageSize(64 << 20).build();
     }
 
     static Remote broker(HostPort address) {
-        return new Remote("broker", address);
+        return broker(address, InsecureChannelCredentials.create());
+    }
+
+    /** @param credentials plaintext, or TLS as {@link BrokerTarget#credentials()} says */
+    static Remote broker(HostPort address, ChannelCredentials credentials) {
+        return new Remote("broker", address, credentials);
     }
 
     static Remote runtime(HostPort address) {
-        return new Remote("runtime", address);
+        return runtime(address, InsecureChannelCredentials.create());
+    }
+
+    static Remote runtime(HostPort address, ChannelCredentials credentials) {
+        return new Remote("runtime", address, credentials);
     }
 
     ManagedChannel channel() {
@@ -40,6 +51,10 @@ final class Remote implements AutoCloseable {
     HostPort address() {
         return address;
     }
+
+    /** Something listens but the connection failed: most often TLS on one side only, or certificates not trusted. */
+    private static final String TLS_HINT = " (if the mesh runs TLS, pass --tls DIR with the certificates of"
+            + " `capmesh certs`; with --tls, check that they are from the mesh's CA)";
 
     /** The failure to report for a call to this peer that ended with a status. */
     CliFailure failure(StatusRuntimeException e) {
@@ -51,7 +66,8 @@ final class Remote implements AutoCloseable {
         if ((code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !address.accepts()) {
             return CliFailure.unreachable(unreachable(kind, address));
         }
-        String said = (context.isEmpty() ? "" : context + ": ") + describe(status);
+        String said = (context.isEmpty() ? "" : context + ": ") + describe(status)
+                + (code == Status.Code.UNAVAILABLE ? TLS_HINT : "");
         return switch (code) {
             case NOT_FOUND -> CliFailure.notFound(said);
             default -> CliFailure.failed(said);
@@ -70,6 +86,7 @@ final class Remote implements AutoCloseable {
                 ? "cannot acquire " + e.capability() + ": " + describe(e.status())
                         + (code == Status.Code.NOT_FOUND ? "; `capmesh list` shows what the broker offers" : "")
                 : e.capability() + " " + e.method() + " at " + address + ": " + describe(e.status());
+        message += code == Status.Code.UNAVAILABLE ? TLS_HINT : "";
         return code == Status.Code.NOT_FOUND ? CliFailure.notFound(message) : CliFailure.failed(message);
     }
 

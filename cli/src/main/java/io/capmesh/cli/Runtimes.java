@@ -8,6 +8,7 @@ import io.capmesh.proto.v1.ListCapabilitiesRequest;
 import io.capmesh.proto.v1.ListExtensionsRequest;
 import io.capmesh.proto.v1.RuntimeHealth;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.grpc.ChannelCredentials;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ final class Runtimes {
     }
 
     /** {@code --runtime}: a {@code host:port}, or a tier whose registered runtimes are all meant. */
-    static List<Target> named(String runtime, HostPort broker) {
+    static List<Target> named(String runtime, HostPort broker, ChannelCredentials credentials) {
         if (ADDRESS.matcher(runtime).matches()) {
             try {
                 return List.of(new Target(runtime, HostPort.parse(runtime)));
@@ -39,11 +40,11 @@ final class Runtimes {
                 throw CliFailure.usage("--runtime " + e.getMessage());
             }
         }
-        return ofTier(runtime, broker);
+        return ofTier(runtime, broker, credentials);
     }
 
-    static List<Target> ofTier(String tier, HostPort broker) {
-        List<RuntimeHealth> registered = registered(broker);
+    static List<Target> ofTier(String tier, HostPort broker, ChannelCredentials credentials) {
+        List<RuntimeHealth> registered = registered(broker, credentials);
         List<Target> targets = registered.stream().filter(r -> r.getRuntimeTier().equals(tier))
                 .map(r -> new Target(r.getRuntimeId(), HostPort.of(r.getEndpoint()))).toList();
         if (targets.isEmpty()) {
@@ -57,16 +58,17 @@ final class Runtimes {
     }
 
     /** Whether some runtime of a tier is registered. */
-    static boolean hasTier(String tier, HostPort broker) {
-        return registered(broker).stream().anyMatch(r -> r.getRuntimeTier().equals(tier));
+    static boolean hasTier(String tier, HostPort broker, ChannelCredentials credentials) {
+        return registered(broker, credentials).stream().anyMatch(r -> r.getRuntimeTier().equals(tier));
     }
 
     /** The registered runtimes that have an extension loaded (any version, or the one given). */
-    static List<Target> withLoaded(String extensionId, Optional<String> version, HostPort broker) {
+    static List<Target> withLoaded(String extensionId, Optional<String> version, HostPort broker,
+                                   ChannelCredentials credentials) {
         List<Target> targets = new ArrayList<>();
-        for (RuntimeHealth runtime : registered(broker)) {
+        for (RuntimeHealth runtime : registered(broker, credentials)) {
             HostPort address = HostPort.of(runtime.getEndpoint());
-            try (Remote remote = Remote.runtime(address)) {
+            try (Remote remote = Remote.runtime(address, credentials)) {
                 List<ExtensionInfo> loaded = RuntimeServiceGrpc.newBlockingStub(remote.channel())
                         .withDeadlineAfter(5, TimeUnit.SECONDS)
                         .listExtensions(ListExtensionsRequest.getDefaultInstance())
@@ -94,9 +96,10 @@ final class Runtimes {
      * @param offers capability name to version, as each runtime published it
      * @return false when the broker did not list them all in time, or cannot be asked
      */
-    static boolean awaitListed(HostPort broker, List<Target> runtimes, Map<String, String> offers, Duration timeout) {
+    static boolean awaitListed(HostPort broker, ChannelCredentials credentials, List<Target> runtimes,
+                               Map<String, String> offers, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        try (Remote remote = Remote.broker(broker)) {
+        try (Remote remote = Remote.broker(broker, credentials)) {
             var stub = CapabilityBrokerGrpc.newBlockingStub(remote.channel());
             while (true) {
                 List<CatalogEntry> catalog = stub.withDeadlineAfter(2, TimeUnit.SECONDS)
@@ -121,8 +124,8 @@ final class Runtimes {
         }
     }
 
-    private static List<RuntimeHealth> registered(HostPort broker) {
-        try (Remote remote = Remote.broker(broker)) {
+    private static List<RuntimeHealth> registered(HostPort broker, ChannelCredentials credentials) {
+        try (Remote remote = Remote.broker(broker, credentials)) {
             return CapabilityBrokerGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
                     .health(BrokerHealthRequest.getDefaultInstance()).getRuntimesList();
         } catch (StatusRuntimeException e) {

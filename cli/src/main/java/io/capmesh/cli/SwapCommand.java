@@ -3,6 +3,7 @@ package io.capmesh.cli;
 import io.capmesh.proto.v1.ExtensionInfo;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
+import io.grpc.ChannelCredentials;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,21 +49,22 @@ final class SwapCommand implements Callable<Integer> {
     public Integer call() {
         ExtensionJar extension = ExtensionJar.read(jar);
         HostPort broker = target.broker();
+        ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets;
         if (runtime != null) {
-            targets = Runtimes.named(runtime, broker);
+            targets = Runtimes.named(runtime, broker, credentials);
         } else {
             ExtensionJar.Manifest manifest = extension.manifest().orElseThrow(() -> CliFailure.usage(jar
                     + " has no readable " + ExtensionJar.MANIFEST + ", so which runtimes to swap it on is unknown:"
                     + " pass --runtime"));
-            targets = Runtimes.withLoaded(manifest.id(), Optional.empty(), broker);
+            targets = Runtimes.withLoaded(manifest.id(), Optional.empty(), broker, credentials);
         }
         List<Map<String, Object>> json = new ArrayList<>();
         Map<String, String> offers = new LinkedHashMap<>();
         Table table = Table.of("runtime", "extension", "now", "was", "old loader", "swap");
         for (Runtimes.Target runtime : targets) {
             SwapResponse swapped;
-            try (Remote remote = Remote.runtime(runtime.address())) {
+            try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
                 var stub = RuntimeServiceGrpc.newStub(remote.channel()).withDeadlineAfter(timeout.toMillis(),
                         TimeUnit.MILLISECONDS);
                 swapped = Upload.send(stub::swap, extension, timeout);
@@ -76,7 +78,7 @@ final class SwapCommand implements Callable<Integer> {
                     Durations.brief(Duration.ofNanos(swapped.getSwapMicros() * 1000)));
             json.add(DeployCommand.entry(runtime, Json.of(swapped)));
         }
-        DeployCommand.awaitBroker(output, broker, targets, offers);
+        DeployCommand.awaitBroker(output, broker, credentials, targets, offers);
         if (output.json()) {
             output.json(json);
         } else {

@@ -4,6 +4,7 @@ import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
+import io.grpc.ChannelCredentials;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,8 +53,9 @@ final class UnloadCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         HostPort broker = target.broker();
-        List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker)
-                : Runtimes.withLoaded(id, Optional.ofNullable(version), broker);
+        ChannelCredentials credentials = target.credentials();
+        List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker, credentials)
+                : Runtimes.withLoaded(id, Optional.ofNullable(version), broker, credentials);
         UnloadRequest request = UnloadRequest.newBuilder().setExtensionId(id)
                 .setVersion(version == null ? "" : version)
                 .setDrainTimeoutMillis(drainTimeout == null ? 0 : drainTimeout.toMillis()).build();
@@ -62,7 +64,7 @@ final class UnloadCommand implements Callable<Integer> {
         boolean leaked = false;
         for (Runtimes.Target runtime : targets) {
             UnloadResponse unloaded;
-            try (Remote remote = Remote.runtime(runtime.address())) {
+            try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
                 unloaded = RuntimeServiceGrpc.newBlockingStub(remote.channel())
                         .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).unload(request);
             } catch (StatusRuntimeException e) {

@@ -39,6 +39,11 @@ final class UpCommand implements Callable<Integer> {
                     + " target/ in the capmesh checkout).")
     private Path jars;
 
+    @Option(names = "--tls", paramLabel = "DIR",
+            description = "Run every service with mutual TLS on the certificates in DIR, from `capmesh certs`; the"
+                    + " other commands then talk TLS to this mesh on their own (or with --tls DIR).")
+    private Path tls;
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "180s", converter = Durations.class,
             description = "How long the services may take to serve and register (default: ${DEFAULT-VALUE}).")
     private Duration timeout;
@@ -52,6 +57,9 @@ final class UpCommand implements Callable<Integer> {
         }
         if (jars != null) {
             options = options.withJars(jars);
+        }
+        if (tls != null) {
+            options = options.withTls(tls);
         }
         LocalMesh mesh = directory.mesh();
         LocalMesh.Started started = mesh.start(options, output::note);
@@ -81,7 +89,8 @@ final class UpCommand implements Callable<Integer> {
                     member.log());
         }
         output.table(table);
-        output.say("broker: " + state.broker() + "   state: " + state.dir().resolve(LocalMesh.STATE_FILE));
+        output.say("broker: " + state.broker() + "   state: " + state.dir().resolve(LocalMesh.STATE_FILE)
+                + (state.tls() == null ? "" : "   mutual TLS: " + state.tls()));
     }
 
     /** Like bin/service: JAVA_OPTS go to every service's JVM. */

@@ -61,7 +61,7 @@ final class WatchCommand implements Callable<Integer> {
             thread.setDaemon(true);
             return thread;
         });
-        try (Remote remote = Remote.broker(broker);
+        try (Remote remote = Remote.broker(broker, target.credentials());
              Context.CancellableContext watching = Context.current().withCancellation()) {
             if (duration != null) {
                 timer.schedule(() -> watching.cancel(null), duration.toMillis(), TimeUnit.MILLISECONDS);

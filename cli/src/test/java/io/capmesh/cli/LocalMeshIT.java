@@ -349,7 +349,7 @@ class LocalMeshIT {
     }
 
     /** A base port whose five gRPC ports and five management ports (1000 below) are free now. */
-    private static int freeBasePort() throws IOException {
+    static int freeBasePort() throws IOException {
         for (int attempt = 0; attempt < 50; attempt++) {
             int base = ThreadLocalRandom.current().nextInt(21_000, 60_000);
             boolean free = true;

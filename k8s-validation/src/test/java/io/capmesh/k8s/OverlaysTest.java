@@ -117,6 +117,21 @@ class OverlaysTest {
                 .getSecretKeyRef().getName()).isEqualTo("crypto-master-key");
     }
 
+    @Test
+    void prodRuntimesLoadOnlyExtensionsSignedByTheMountedTrustedKeys() throws Exception {
+        List<Object> bound = bind("prod");
+        for (String tier : TIERS.subList(1, TIERS.size())) {
+            assertThat(settings(bound, tier)).as(tier).containsEntry("CAPMESH_RUNTIME_SIGNATURES_POLICY", "required")
+                    .containsEntry("CAPMESH_RUNTIME_SIGNATURES_TRUSTEDKEYS", "/etc/capmesh/trusted-keys");
+            assertThat(container(bound, tier).getVolumeMounts()).as(tier).anySatisfy(mount -> {
+                assertThat(mount.getMountPath()).isEqualTo("/etc/capmesh/trusted-keys");
+                assertThat(mount.getReadOnly()).isTrue();
+            });
+            assertThat(template(bound, tier).getSpec().getVolumes()).as(tier).filteredOn(v -> v.getConfigMap() != null)
+                    .extracting(v -> v.getConfigMap().getName()).contains("capmesh-trusted-keys");
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("overlays")
     void onlyTheBrokerAndThinStubsReachTheRuntimesAndOnlyCryptoClientsTheCryptoTier(String overlay) throws Exception {

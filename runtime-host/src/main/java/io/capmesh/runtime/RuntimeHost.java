@@ -9,6 +9,7 @@ import io.capmesh.runtime.reclaim.LeakInspector;
 import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.RenewableExecutor;
 import io.capmesh.runtime.store.SqliteExtensionStore;
+import io.capmesh.signing.SignaturePolicy;
 import io.grpc.ServerBuilder;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +50,12 @@ public final class RuntimeHost implements AutoCloseable {
         });
         timers.setRemoveOnCancelPolicy(true); // a finished call's timer must not linger holding its thread
         this.store = new SqliteExtensionStore(settings.dataDirectory().resolve("extensions.db"));
-        PackageReader reader = new PackageReader(settings.dataDirectory().resolve("jars"), settings.packageLimits());
+        PackageReader reader = new PackageReader(settings.dataDirectory().resolve("jars"), settings.packageLimits(),
+                settings.signatures());
+        if (settings.signatures().policy() == SignaturePolicy.REQUIRED && settings.signatures().trusted().isEmpty()) {
+            LOG.log(Level.WARNING, "capmesh.runtime.signatures.policy is required but no trusted keys are configured"
+                    + " (capmesh.runtime.signatures.trusted-keys): every deploy and swap will be refused");
+        }
         ExtensionLoader loader = new ExtensionLoader(RuntimeHost.class.getClassLoader(), settings.tierPackages(),
                 settings.settings(), settings.maxConcurrentCalls(), hostServices, Clock.systemUTC());
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
@@ -97,9 +103,9 @@ public final class RuntimeHost implements AutoCloseable {
         timers.scheduleWithFixedDelay(runtime::saveCounts, 10, 10, TimeUnit.SECONDS);
     }
 
-    /** Reads a bundled package from the class path of the service. */
+    /** Reads a bundled package from the class path of the service: part of the service, so it needs no signature. */
     public ExtensionPackage bundled(String name, InputStream jar) throws IOException {
-        return runtime.reader().read(jar, name, null);
+        return runtime.reader().readShipped(jar, name);
     }
 
     @Override

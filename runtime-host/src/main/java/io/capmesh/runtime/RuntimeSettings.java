@@ -1,6 +1,9 @@
 package io.capmesh.runtime;
 
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.signing.PackageVerifier;
+import io.capmesh.signing.SignaturePolicy;
+import io.capmesh.signing.TrustedKeys;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,6 +21,7 @@ import java.util.Map;
  * @param maxConcurrentCalls per extension version; past it, calls are refused with RESOURCE_EXHAUSTED
  * @param tierPackages       the tier's shared libraries, resolved from the host by every extension
  * @param settings           operator settings per extension id
+ * @param signatures         what an incoming package's signature must be: the policy and the keys it trusts
  */
 public record RuntimeSettings(
         Path dataDirectory,
@@ -28,11 +32,24 @@ public record RuntimeSettings(
         Duration reclaimWindow,
         int maxConcurrentCalls,
         List<String> tierPackages,
-        Map<String, Map<String, String>> settings) {
+        Map<String, Map<String, String>> settings,
+        PackageVerifier signatures) {
+
+    /** Signed packages are verified, unsigned ones accepted: fit for development, not for production. */
+    public static final PackageVerifier DEFAULT_SIGNATURES =
+            new PackageVerifier(SignaturePolicy.VERIFY_IF_SIGNED, TrustedKeys.NONE);
 
     public RuntimeSettings {
         tierPackages = List.copyOf(tierPackages);
         settings = Map.copyOf(settings);
+        signatures = signatures == null ? DEFAULT_SIGNATURES : signatures;
+    }
+
+    public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
+                           Duration maxCallTime, Duration drainTimeout, Duration reclaimWindow, int maxConcurrentCalls,
+                           List<String> tierPackages, Map<String, Map<String, String>> settings) {
+        this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
+                maxConcurrentCalls, tierPackages, settings, DEFAULT_SIGNATURES);
     }
 
     public static RuntimeSettings defaults(Path dataDirectory) {
@@ -42,16 +59,21 @@ public record RuntimeSettings(
 
     public RuntimeSettings withMaxCallTime(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, value, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings);
+                maxConcurrentCalls, tierPackages, settings, signatures);
     }
 
     public RuntimeSettings withDrainTimeout(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, value, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings);
+                maxConcurrentCalls, tierPackages, settings, signatures);
     }
 
     public RuntimeSettings withPackageLimits(PackageReader.Limits value) {
         return new RuntimeSettings(dataDirectory, value, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings);
+                maxConcurrentCalls, tierPackages, settings, signatures);
+    }
+
+    public RuntimeSettings withSignatures(PackageVerifier value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, value);
     }
 }

@@ -1,5 +1,7 @@
 package io.capmesh.testsupport;
 
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -29,12 +31,12 @@ public final class ServiceProcess implements AutoCloseable {
     private final Path log;
     private final ManagedChannel channel;
 
-    private ServiceProcess(Process process, int port, int managementPort, Path log) {
+    private ServiceProcess(Process process, int port, int managementPort, Path log, ChannelCredentials credentials) {
         this.process = process;
         this.port = port;
         this.managementPort = managementPort;
         this.log = log;
-        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port, credentials).build();
     }
 
     /** Starts the service jar on a free gRPC port with the given Spring Boot arguments. */
@@ -53,12 +55,26 @@ public final class ServiceProcess implements AutoCloseable {
         return start(jar, log, freePort(), environment, args);
     }
 
+    /**
+     * Starts the service jar on the given gRPC port for a service that serves TLS: {@link #channel()}, and the
+     * wait for SERVING, use these credentials.
+     */
+    public static ServiceProcess start(Path jar, Path log, int port, ChannelCredentials credentials, String... args)
+            throws Exception {
+        return start(jar, log, port, Map.of(), credentials, args);
+    }
+
     private static ServiceProcess start(Path jar, Path log, int port, Map<String, String> environment,
                                         String... args) throws Exception {
+        return start(jar, log, port, environment, InsecureChannelCredentials.create(), args);
+    }
+
+    private static ServiceProcess start(Path jar, Path log, int port, Map<String, String> environment,
+                                        ChannelCredentials credentials, String... args) throws Exception {
         int managementPort = freePort();
         Process process = launch(jar, log, port, managementPort, environment, args);
-        ServiceProcess service = new ServiceProcess(process, port, managementPort, log);
-        service.awaitServing(Duration.ofSeconds(90));
+        ServiceProcess service = new ServiceProcess(process, port, managementPort, log, credentials);
+        service.awaitServing(Duration.ofSeconds(180)); // generous: several JVMs may start at once on two busy cores
         return service;
     }
 

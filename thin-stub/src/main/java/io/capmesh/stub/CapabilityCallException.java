@@ -2,6 +2,8 @@ package io.capmesh.stub;
 
 import io.grpc.Status;
 import java.util.List;
+import java.util.Optional;
+import javax.net.ssl.SSLException;
 
 /**
  * The one exception this library throws at its users: a call that got no answer, or a refusal. It carries the
@@ -68,14 +70,31 @@ public final class CapabilityCallException extends RuntimeException {
         if (!attempts.isEmpty()) {
             message.append(" (tried ").append(String.join(", ", attempts)).append(')');
         }
-        String hint = hint(status.getCode());
+        String hint = handshakeFailure(status).map(CapabilityCallException::tlsHint).orElse(hint(status.getCode()));
         return hint.isEmpty() ? message.toString() : message.append(". ").append(hint).toString();
+    }
+
+    /** The TLS failure under a status, if the connection failed there: the handshake or a peer's TLS alert. */
+    static Optional<SSLException> handshakeFailure(Status status) {
+        for (Throwable cause = status.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause instanceof SSLException tls) {
+                return Optional.of(tls);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static String tlsHint(SSLException failure) {
+        return "The TLS handshake failed (" + failure.getMessage() + "): the client must trust the CA that signed the"
+                + " server's certificate, and present a certificate the server trusts where it requires mutual TLS"
+                + " (builder().tls(...) or mtls(...))";
     }
 
     private static String hint(Status.Code code) {
         return switch (code) {
             case UNAVAILABLE -> "Nothing answered: check that the services tried are up and reachable"
-                    + " (client.list() shows the replicas the broker knows)";
+                    + " (client.list() shows the replicas the broker knows), and that this client uses TLS exactly"
+                    + " when they do (builder().tls(...) or mtls(...))";
             case DEADLINE_EXCEEDED -> "The call overran its deadline: raise attemptTimeout on the client builder,"
                     + " or find out what slows the runtime";
             case RESOURCE_EXHAUSTED -> "Too many calls in flight: slow down, or raise the limit (the runtime's"

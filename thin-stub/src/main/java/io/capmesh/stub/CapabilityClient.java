@@ -16,15 +16,22 @@ import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
 import io.github.resilience4j.retry.RetryRegistry;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.instrumentation.grpc.v1_6.GrpcTelemetry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -78,13 +85,14 @@ public final class CapabilityClient implements AutoCloseable {
             builder.channels.accept(channel);
             channel.intercept(tracing);
         };
-        ManagedChannelBuilder<?> channel = ManagedChannelBuilder.forTarget(builder.broker);
+        ManagedChannelBuilder<?> channel = Grpc.newChannelBuilder(builder.broker, builder.credentials);
         channels.accept(channel);
         this.broker = channel.build();
         this.brokerTimeout = builder.brokerTimeout;
         this.attemptTimeout = builder.attemptTimeout;
         this.replicas = new Replicas(CircuitBreakerRegistry.of(CircuitBreakerConfig.from(builder.circuitBreaker)
-                .recordException(CapabilityClient::replicaFailure).build()), channels, builder.connectTimeout);
+                .recordException(CapabilityClient::replicaFailure).build()), channels, builder.credentials,
+                builder.connectTimeout);
         this.retries = RetryRegistry.of(RetryConfig.custom()
                 .maxAttempts(builder.maxAttempts)
                 .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(builder.initialBackoff, 2.0, 0.5,
@@ -264,7 +272,7 @@ public final class CapabilityClient implements AutoCloseable {
      *   <li>bulkhead per capability: 64 calls in flight from this client, a further call waits up to 500 ms;</li>
      *   <li>broker timeout 5 s for List, Renew and Release (Acquire adds its own timeout);</li>
      *   <li>connect timeout 2 s to a runtime, then the next replica;</li>
-     *   <li>channels in plaintext;</li>
+     *   <li>channels in plaintext (see {@link #tls} and {@link #mtls});</li>
      *   <li>no tracing.</li>
      * </ul>
      */
@@ -290,7 +298,8 @@ public final class CapabilityClient implements AutoCloseable {
                 .build();
         private Duration brokerTimeout = Duration.ofSeconds(5);
         private Duration connectTimeout = Duration.ofSeconds(2);
-        private Consumer<ManagedChannelBuilder<?>> channels = ManagedChannelBuilder::usePlaintext;
+        private Consumer<ManagedChannelBuilder<?>> channels = channel -> { };
+        private ChannelCredentials credentials = InsecureChannelCredentials.create();
         private OpenTelemetry openTelemetry = OpenTelemetry.noop();
 
         private Builder() {
@@ -357,12 +366,50 @@ public final class CapabilityClient implements AutoCloseable {
         }
 
         /**
-         * Configures every channel, to the broker and to each runtime: TLS, interceptors, message limits. Replaces
-         * the default, which only sets plaintext.
+         * Configures every channel, to the broker and to each runtime: interceptors, message limits. Security is
+         * not set here but with {@link #tls}, {@link #mtls} or {@link #credentials}.
          */
         public Builder channels(Consumer<ManagedChannelBuilder<?>> configurer) {
             this.channels = Objects.requireNonNull(configurer, "configurer");
             return this;
+        }
+
+        /**
+         * TLS to the broker and every runtime, trusting the servers whose certificates the given CA signed (a PEM
+         * file, e.g. {@code ca.pem} from {@code capmesh certs}). Each server's name or address, as the broker hands
+         * it out, must be among its certificate's subject alternative names.
+         */
+        public Builder tls(Path trustedCaPem) {
+            return credentials(tlsCredentials(trustedCaPem, null, null));
+        }
+
+        /**
+         * Mutual TLS: as {@link #tls}, and this client proves who it is with a certificate and its private key (PEM
+         * files; the key unencrypted PKCS#8, as {@code capmesh certs} writes it), for services that require it.
+         */
+        public Builder mtls(Path trustedCaPem, Path certificatePem, Path privateKeyPem) {
+            return credentials(tlsCredentials(trustedCaPem, Objects.requireNonNull(certificatePem, "certificatePem"),
+                    Objects.requireNonNull(privateKeyPem, "privateKeyPem")));
+        }
+
+        /** The credentials of every channel, e.g. {@link TlsChannelCredentials} built by hand; plaintext by default. */
+        public Builder credentials(ChannelCredentials credentials) {
+            this.credentials = Objects.requireNonNull(credentials, "credentials");
+            return this;
+        }
+
+        private static ChannelCredentials tlsCredentials(Path ca, Path certificate, Path key) {
+            TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+            try {
+                tls.trustManager(Objects.requireNonNull(ca, "trustedCaPem").toFile());
+                if (certificate != null) {
+                    tls.keyManager(certificate.toFile(), key.toFile());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the TLS files " + ca
+                        + (certificate == null ? "" : ", " + certificate + ", " + key) + ": " + e.getMessage(), e);
+            }
+            return tls.build();
         }
 
         /**

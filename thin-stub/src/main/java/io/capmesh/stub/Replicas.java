@@ -3,6 +3,7 @@ package io.capmesh.stub;
 import io.capmesh.proto.v1.Endpoint;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry;
+import io.grpc.ChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -26,11 +27,14 @@ final class Replicas implements AutoCloseable {
     private final Map<String, Replica> byAddress = new ConcurrentHashMap<>();
     private final CircuitBreakerRegistry breakers;
     private final Consumer<ManagedChannelBuilder<?>> channels;
+    private final ChannelCredentials credentials;
     private final int connectTimeoutMillis;
 
-    Replicas(CircuitBreakerRegistry breakers, Consumer<ManagedChannelBuilder<?>> channels, Duration connectTimeout) {
+    Replicas(CircuitBreakerRegistry breakers, Consumer<ManagedChannelBuilder<?>> channels,
+             ChannelCredentials credentials, Duration connectTimeout) {
         this.breakers = breakers;
         this.channels = channels;
+        this.credentials = credentials;
         this.connectTimeoutMillis = Math.toIntExact(connectTimeout.toMillis());
     }
 
@@ -38,7 +42,8 @@ final class Replicas implements AutoCloseable {
         return byAddress.computeIfAbsent(address(endpoint.getHost(), endpoint.getPort()), address -> {
             // a replica that vanished (its host gone, not refusing) must fail the attempt UNAVAILABLE, and so fail
             // over, well before the attempt's deadline: Netty's own connect timeout is 30 s
-            ManagedChannelBuilder<?> builder = NettyChannelBuilder.forAddress(endpoint.getHost(), endpoint.getPort())
+            ManagedChannelBuilder<?> builder = NettyChannelBuilder
+                    .forAddress(endpoint.getHost(), endpoint.getPort(), credentials)
                     .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
             channels.accept(builder);
             return new Replica(address, builder.build(), breakers.circuitBreaker(address));

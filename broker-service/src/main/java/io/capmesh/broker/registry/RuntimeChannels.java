@@ -1,7 +1,9 @@
 package io.capmesh.broker.registry;
 
 import io.capmesh.proto.v1.Endpoint;
+import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.Map;
@@ -13,10 +15,20 @@ public final class RuntimeChannels implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
 
     private final ClientInterceptor tracing;
+    private final ChannelCredentials credentials;
 
-    /** @param tracing passes the trace on to runtimes (a tier-2 load within an acquire) */
+    /** Plaintext channels. */
     public RuntimeChannels(RuntimeRegistry registry, ClientInterceptor tracing) {
+        this(registry, tracing, InsecureChannelCredentials.create());
+    }
+
+    /**
+     * @param tracing     passes the trace on to runtimes (a tier-2 load within an acquire)
+     * @param credentials TLS (and the broker's client certificate) when the runtimes serve TLS, else plaintext
+     */
+    public RuntimeChannels(RuntimeRegistry registry, ClientInterceptor tracing, ChannelCredentials credentials) {
         this.tracing = tracing;
+        this.credentials = credentials;
         registry.onChange(change -> {
             if (change.after() == null) {
                 close(target(change.before().endpoint()));
@@ -25,7 +37,7 @@ public final class RuntimeChannels implements AutoCloseable {
     }
 
     public ManagedChannel to(Endpoint endpoint) {
-        return channels.computeIfAbsent(target(endpoint), t -> NettyChannelBuilder.forTarget(t).usePlaintext()
+        return channels.computeIfAbsent(target(endpoint), t -> NettyChannelBuilder.forTarget(t, credentials)
                 .intercept(tracing).build());
     }
 

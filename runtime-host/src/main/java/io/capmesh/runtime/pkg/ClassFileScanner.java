@@ -77,16 +77,33 @@ public final class ClassFileScanner {
         }
         Set<String> classes = new LinkedHashSet<>();
         for (int i = 1; i < count; i++) {
-            if (classNameIndex[i] != 0 && utf8[classNameIndex[i]] != null) {
-                classes.add(utf8[classNameIndex[i]]);
+            if (classNameIndex[i] != 0) {
+                classes.add(utf8(utf8, classNameIndex[i], i));
             }
         }
         List<MethodRef> methods = new ArrayList<>();
         for (int i : methodRefs) {
-            String owner = utf8[classNameIndex[refClass[i]]];
-            String name = utf8[nameIndex[refNameAndType[i]]];
+            String owner = utf8(utf8, classNameIndex[index(refClass[i], count, i)], i);
+            String name = utf8(utf8, nameIndex[index(refNameAndType[i], count, i)], i);
             methods.add(new MethodRef(owner, name));
         }
         return new References(classes, methods);
+    }
+
+    /** Indices come from the untrusted bytes: one that points nowhere makes the file malformed, not the scanner fail. */
+    private static int index(int index, int count, int at) throws IOException {
+        if (index <= 0 || index >= count) {
+            throw new IOException("malformed constant pool: entry " + at + " refers to #" + index + " of " + count);
+        }
+        return index;
+    }
+
+    private static String utf8(String[] utf8, int index, int at) throws IOException {
+        String value = utf8[index(index, utf8.length, at)];
+        if (value == null) {
+            throw new IOException("malformed constant pool: entry " + at + " refers to #" + index
+                    + ", which is not a UTF-8 constant");
+        }
+        return value;
     }
 }

@@ -41,6 +41,10 @@ public final class ManifestReader {
             throw Problem.invalid(where + ": the manifest " + ExtensionManifest.PATH + " is not valid: "
                     + e.getOriginalMessage()).toException();
         }
+        if (manifest == null) {
+            throw Problem.invalid(where + ": the manifest " + ExtensionManifest.PATH
+                    + " is JSON null; it must be an object with id, version, entryClass and capabilities").toException();
+        }
         List<String> problems = check(manifest);
         if (!problems.isEmpty()) {
             throw Problem.invalid(where + ": the manifest " + ExtensionManifest.PATH + " has "

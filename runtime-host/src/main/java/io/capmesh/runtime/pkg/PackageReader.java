@@ -1,6 +1,11 @@
 package io.capmesh.runtime.pkg;
 
 import io.capmesh.runtime.Problem;
+import io.capmesh.signing.PackageContents;
+import io.capmesh.signing.PackageSignature;
+import io.capmesh.signing.PackageVerifier;
+import io.capmesh.signing.SignaturePolicy;
+import io.capmesh.signing.TrustedKeys;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -21,8 +26,9 @@ import java.util.zip.ZipFile;
 
 /**
  * The first owner of an incoming package: copies it to the runtime's disk within the size limit, hashes it,
- * checks that it is a whole jar that expands within the limit, reads its manifest, and refuses extension code
- * that would end the runtime's process. Sizes are counted from the bytes actually read and inflated, never from headers.
+ * checks that it is a whole jar that expands within the limit, verifies its signature as the policy demands,
+ * reads its manifest, and refuses extension code that would end the runtime's process. Sizes are counted from the
+ * bytes actually read and inflated, never from headers. Nothing here loads a class.
  */
 public final class PackageReader {
 
@@ -41,17 +47,32 @@ public final class PackageReader {
         public static final Limits DEFAULT = new Limits(64L << 20, 256L << 20, 20_000);
     }
 
+    private static final byte[] NO_BYTES_SHA256 = PackageContents.newDigest().digest();
+
     private final Path jarDirectory;
     private final Limits limits;
+    private final PackageVerifier signatures;
+    /** Content hashes of the packages the service ships on its class path, trusted like the service's own code. */
+    private final Set<String> shipped = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** @param jarDirectory where accepted jars are kept, one file per content hash */
     public PackageReader(Path jarDirectory, Limits limits) {
+        this(jarDirectory, limits, new PackageVerifier(SignaturePolicy.VERIFY_IF_SIGNED, TrustedKeys.NONE));
+    }
+
+    /** @param signatures the signature policy and the keys it trusts */
+    public PackageReader(Path jarDirectory, Limits limits, PackageVerifier signatures) {
         this.jarDirectory = jarDirectory;
         this.limits = limits;
+        this.signatures = signatures;
     }
 
     public Limits limits() {
         return limits;
+    }
+
+    public PackageVerifier signatures() {
+        return signatures;
     }
 
     /** Reads a package from a path on this runtime's file system. */
@@ -73,6 +94,20 @@ public final class PackageReader {
      * @param expectedSha256 hex digest the bytes must have, or null
      */
     public ExtensionPackage read(InputStream in, String name, String expectedSha256) throws IOException {
+        return read(in, name, expectedSha256, false);
+    }
+
+    /**
+     * Reads a package the service ships on its own class path. It needs no signature: it is part of the service,
+     * as trusted as the image it came in. Its content hash is remembered, so the store's copy of these very bytes
+     * is restored under any policy, while a stored package that differs by one byte is verified like any other.
+     */
+    public ExtensionPackage readShipped(InputStream in, String name) throws IOException {
+        return read(in, name, null, true);
+    }
+
+    private ExtensionPackage read(InputStream in, String name, String expectedSha256, boolean fromService)
+            throws IOException {
         Files.createDirectories(jarDirectory);
         Path staged = Files.createTempFile(jarDirectory, "incoming-", ".jar");
         try {
@@ -86,7 +121,10 @@ public final class PackageReader {
                 throw Problem.invalid(name + ": sha256 is " + digest + " but the request said " + expectedSha256
                         + "; the upload was altered or incomplete").toException();
             }
-            ExtensionManifest manifest = inspect(staged, size, name);
+            ExtensionManifest manifest = inspect(staged, size, name, fromService || shipped.contains(digest));
+            if (fromService) {
+                shipped.add(digest);
+            }
             Path jar = jarDirectory.resolve(digest + ".jar");
             Files.move(staged, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return new ExtensionPackage(manifest, name, jar, digest, size);
@@ -95,7 +133,7 @@ public final class PackageReader {
         }
     }
 
-    private ExtensionManifest inspect(Path jar, long size, String name) throws IOException {
+    private ExtensionManifest inspect(Path jar, long size, String name, boolean trusted) throws IOException {
         if (size == 0) {
             throw Problem.invalid(name + " is empty; send the bytes of an extension jar").toException();
         }
@@ -107,10 +145,14 @@ public final class PackageReader {
         }
         byte[] manifestBytes = null;
         java.util.Map<String, byte[]> classes = new java.util.HashMap<>();
+        PackageContents contents = null;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             if (zip.size() > limits.maxEntries()) {
                 throw Problem.invalid(name + " has " + zip.size() + " entries; the limit is "
                         + limits.maxEntries()).toException();
+            }
+            if (!trusted && signatures.needsContents(zip.getEntry(PackageSignature.PATH) != null)) {
+                contents = new PackageContents();
             }
             long expanded = 0;
             byte[] buffer = new byte[64 * 1024];
@@ -118,9 +160,15 @@ public final class PackageReader {
             while (entries.hasMoreElements()) {
                 ZipEntry entry = entries.nextElement();
                 if (entry.isDirectory()) {
+                    if (contents != null) {
+                        contents.add(entry.getName(), NO_BYTES_SHA256);
+                    }
                     continue;
                 }
-                boolean keep = entry.getName().equals(ExtensionManifest.PATH) || entry.getName().endsWith(".class");
+                boolean signature = contents != null && entry.getName().equals(PackageSignature.PATH);
+                MessageDigest entryDigest = contents != null && !signature ? PackageContents.newDigest() : null;
+                boolean keep = entry.getName().equals(ExtensionManifest.PATH) || entry.getName().endsWith(".class")
+                        || signature;
                 // class bytes are kept only until the manifest says which of them are the extension's own
                 java.io.ByteArrayOutputStream kept = keep ? new java.io.ByteArrayOutputStream() : null;
                 try (InputStream in = zip.getInputStream(entry)) {
@@ -134,7 +182,15 @@ public final class PackageReader {
                         if (kept != null) {
                             kept.write(buffer, 0, n);
                         }
+                        if (entryDigest != null) {
+                            entryDigest.update(buffer, 0, n);
+                        }
                     }
+                }
+                if (signature) {
+                    contents.signature(kept.toByteArray());
+                } else if (entryDigest != null) {
+                    contents.add(entry.getName(), entryDigest.digest());
                 }
                 if (entry.getName().equals(ExtensionManifest.PATH)) {
                     manifestBytes = kept.toByteArray();
@@ -145,6 +201,9 @@ public final class PackageReader {
         } catch (ZipException | java.io.EOFException e) {
             throw Problem.invalid(name + " is not a readable jar (" + e.getMessage()
                     + "); it may be truncated or corrupt").toException();
+        }
+        if (contents != null) {
+            verifySignature(contents, name);
         }
         if (manifestBytes == null) {
             throw Problem.invalid(name + " has no " + ExtensionManifest.PATH
@@ -164,6 +223,15 @@ public final class PackageReader {
                     + "throw a CapabilityException instead").toException();
         }
         return manifest;
+    }
+
+    /** Before anything of the package is believed, the manifest included. */
+    private void verifySignature(PackageContents contents, String name) {
+        if (signatures.verify(contents) instanceof PackageVerifier.Refused refused) {
+            String message = name + " was refused: " + refused.message();
+            throw (refused.reason() == PackageVerifier.Reason.TAMPERED ? Problem.invalid(message)
+                    : Problem.precondition(message)).toException();
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeHost;
 import io.capmesh.runtime.broker.BrokerRegistration;
+import io.grpc.ChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,6 +16,7 @@ final class BrokerRegistrar {
     private final RuntimeHost host;
     private final RuntimeProperties properties;
     private final String application;
+    private final ChannelCredentials credentials;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(task -> {
         Thread thread = new Thread(task, "capmesh-broker-heartbeat");
         thread.setDaemon(true);
@@ -22,10 +24,12 @@ final class BrokerRegistrar {
     });
     private volatile BrokerRegistration registration;
 
-    BrokerRegistrar(RuntimeHost host, RuntimeProperties properties, String application) {
+    BrokerRegistrar(RuntimeHost host, RuntimeProperties properties, String application,
+                    ChannelCredentials credentials) {
         this.host = host;
         this.properties = properties;
         this.application = application;
+        this.credentials = credentials;
     }
 
     @EventListener
@@ -36,7 +40,7 @@ final class BrokerRegistrar {
                 ? application + "@" + advertisedHost + ":" + started.getPort()
                 : broker.runtimeId();
         registration = new BrokerRegistration(
-                NettyChannelBuilder.forTarget(broker.address()).usePlaintext().build(), host.runtime(),
+                NettyChannelBuilder.forTarget(broker.address(), credentials).build(), host.runtime(),
                 new BrokerRegistration.Identity(runtimeId, properties.tier(), advertisedHost,
                         started.getPort()),
                 timer);

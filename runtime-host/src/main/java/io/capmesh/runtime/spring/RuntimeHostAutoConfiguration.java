@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
@@ -90,8 +91,10 @@ public class RuntimeHostAutoConfiguration {
 
     @Bean
     @ConditionalOnExpression("!'${capmesh.runtime.broker.address:}'.isBlank()")
-    BrokerRegistrar brokerRegistrar(RuntimeHost host, RuntimeProperties properties, Environment environment) {
-        return new BrokerRegistrar(host, properties, environment.getProperty("spring.application.name", "runtime"));
+    BrokerRegistrar brokerRegistrar(RuntimeHost host, RuntimeProperties properties, Environment environment,
+                                    SslBundles sslBundles) {
+        return new BrokerRegistrar(host, properties, environment.getProperty("spring.application.name", "runtime"),
+                OutgoingTls.credentials(environment, sslBundles));
     }
 
     private static List<ExtensionPackage> packages(RuntimeHost host, String location) throws IOException {

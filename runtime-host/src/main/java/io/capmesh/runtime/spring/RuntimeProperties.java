@@ -2,6 +2,9 @@ package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeSettings;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.signing.PackageVerifier;
+import io.capmesh.signing.SignaturePolicy;
+import io.capmesh.signing.TrustedKeys;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -30,6 +33,7 @@ import org.springframework.util.unit.DataSize;
  * @param available          packages offered for loading on demand (tier 2), not loaded at start
  * @param tier               this runtime's tier name, as the broker shows it: core, data, ml, crypto
  * @param broker             the broker to register with; none by default
+ * @param signatures         what incoming packages' signatures must be
  */
 @ConfigurationProperties("capmesh.runtime")
 public record RuntimeProperties(
@@ -47,7 +51,31 @@ public record RuntimeProperties(
         @DefaultValue Map<String, Map<String, String>> extensions,
         @DefaultValue("classpath*:capmesh/available/*.jar") String available,
         @DefaultValue("core") String tier,
-        @DefaultValue Broker broker) {
+        @DefaultValue Broker broker,
+        @DefaultValue Signatures signatures) {
+
+    /**
+     * {@code capmesh.runtime.signatures.*}. The packages the service ships on its class path need no signature.
+     *
+     * @param policy      {@code off}, {@code verify-if-signed} (the default: unsigned accepted, signed verified) or
+     *                    {@code required} (the production setting: every deployed, swapped or restored package
+     *                    must be signed by a trusted key)
+     * @param trustedKeys public keys to accept signatures from: PEM files, directories of {@code *.pem} files, PEM
+     *                    text or base64 DER
+     */
+    public record Signatures(@DefaultValue("verify-if-signed") SignaturePolicy policy, List<String> trustedKeys) {
+        public Signatures {
+            trustedKeys = trustedKeys == null ? List.of() : List.copyOf(trustedKeys);
+        }
+
+        PackageVerifier verifier() {
+            try {
+                return new PackageVerifier(policy, TrustedKeys.read(trustedKeys));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("capmesh.runtime.signatures.trusted-keys: " + e.getMessage(), e);
+            }
+        }
+    }
 
     /**
      * @param address       host:port of the broker's gRPC port; empty: do not register
@@ -78,6 +106,6 @@ public record RuntimeProperties(
         return new RuntimeSettings(dataDir,
                 new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, sharedPackages, extensions);
+                maxConcurrentCalls, sharedPackages, extensions, signatures.verifier());
     }
 }
