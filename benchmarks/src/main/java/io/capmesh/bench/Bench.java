@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         description = "Measures every capmesh call path, extension lifecycle and memory figure side by side with its "
                 + "baseline, and writes report.md and latency.svg.",
         footer = {"", "Modes: smoke (seconds; proves the harness, figures meaningless), quick (under 5 minutes), "
-                + "full (tighter figures, about 20 minutes).",
+                + "full (tighter figures, about 12 minutes on two cores).",
                 "Build first: ./mvnw -B -q install -DskipTests"})
 public final class Bench implements Callable<Integer> {
 

@@ -32,8 +32,10 @@ final class LoadGenerator {
     private LoadGenerator() {
     }
 
-    static void warmUp(Call call, int calls) {
-        for (int i = 0; i < calls; i++) {
+    /** Up to {@code calls} calls, stopping early after {@code atMost} when each call is slow. */
+    static void warmUp(Call call, int calls, Duration atMost) {
+        long end = System.nanoTime() + atMost.toNanos();
+        for (int i = 0; i < calls && System.nanoTime() < end; i++) {
             try {
                 call.call();
             } catch (Exception ignored) {
@@ -44,33 +46,9 @@ final class LoadGenerator {
 
     /** {@code callers} threads, each with one call outstanding, for {@code duration}. */
     static Latency closedLoop(Call call, int callers, Duration duration) throws InterruptedException {
-        long end = System.nanoTime() + duration.toNanos();
-        List<Histogram> histograms = new ArrayList<>();
-        AtomicLong failed = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(callers, daemon("closed-loop"));
-        try {
-            List<Future<?>> running = new ArrayList<>();
-            long started = System.nanoTime();
-            for (int i = 0; i < callers; i++) {
-                Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
-                histograms.add(histogram);
-                running.add(pool.submit(() -> {
-                    while (System.nanoTime() < end) {
-                        long start = System.nanoTime();
-                        try {
-                            call.call();
-                            histogram.recordValue(Math.min(System.nanoTime() - start, HIGHEST_NANOS));
-                        } catch (Exception e) {
-                            failed.incrementAndGet();
-                        }
-                    }
-                }));
-            }
-            awaitAll(running);
-            return Latency.of(merge(histograms), failed.get(), (System.nanoTime() - started) / 1e9);
-        } finally {
-            pool.shutdownNow();
-        }
+        Run run = new Run();
+        run.closedLoop(call, callers, duration);
+        return run.latency();
     }
 
     /**
@@ -79,37 +57,118 @@ final class LoadGenerator {
      */
     static Latency openLoop(Call call, double ratePerSecond, int callers, Duration duration)
             throws InterruptedException {
-        long interval = Math.max(1, (long) (1e9 / ratePerSecond));
-        long total = Math.max(1, duration.toNanos() / interval);
-        long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5);
-        AtomicLong next = new AtomicLong();
-        AtomicLong failed = new AtomicLong();
-        List<Histogram> histograms = new ArrayList<>();
-        ExecutorService pool = Executors.newFixedThreadPool(callers, daemon("open-loop"));
-        try {
-            List<Future<?>> running = new ArrayList<>();
-            for (int i = 0; i < callers; i++) {
-                Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
-                histograms.add(histogram);
-                running.add(pool.submit(() -> {
-                    for (long n = next.getAndIncrement(); n < total; n = next.getAndIncrement()) {
-                        long due = start + n * interval;
-                        for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
-                            LockSupport.parkNanos(wait);
-                        }
-                        try {
-                            call.call();
-                            histogram.recordValue(Math.min(System.nanoTime() - due, HIGHEST_NANOS));
-                        } catch (Exception e) {
-                            failed.incrementAndGet();
-                        }
-                    }
-                }));
+        Run run = new Run();
+        run.openLoop(call, ratePerSecond, callers, duration);
+        return run.latency();
+    }
+
+    /**
+     * Several paths measured side by side, closed loop with one caller: each runs for {@code duration / turns} at a
+     * time, taking turns (A B C, then C B A, ...) until each has had {@code duration}, so a change in the machine's
+     * load falls on every path alike and their ratios hold even when single figures drift.
+     */
+    static List<Latency> inTurns(List<Call> calls, int turns, Duration duration) throws InterruptedException {
+        return inTurns(calls, turns, duration, (run, call, slice) -> run.closedLoop(call, 1, slice));
+    }
+
+    /** As {@link #inTurns(List, int, Duration)}, each path open loop at {@code ratePerSecond}. */
+    static List<Latency> openInTurns(List<Call> calls, double ratePerSecond, int callers, int turns,
+                                     Duration duration) throws InterruptedException {
+        return inTurns(calls, turns, duration, (run, call, slice) -> run.openLoop(call, ratePerSecond, callers,
+                slice));
+    }
+
+    /** One slice of one path's measurement. */
+    @FunctionalInterface
+    private interface Slice {
+        void measure(Run run, Call call, Duration slice) throws InterruptedException;
+    }
+
+    private static List<Latency> inTurns(List<Call> calls, int turns, Duration duration, Slice slice)
+            throws InterruptedException {
+        List<Run> runs = new ArrayList<>();
+        calls.forEach(call -> runs.add(new Run()));
+        int slices = Math.max(1, turns);
+        for (int turn = 0; turn < slices; turn++) {
+            for (int i = 0; i < calls.size(); i++) {
+                int path = turn % 2 == 0 ? i : calls.size() - 1 - i;
+                slice.measure(runs.get(path), calls.get(path), duration.dividedBy(slices));
             }
-            awaitAll(running);
-            return Latency.of(merge(histograms), failed.get(), (System.nanoTime() - start) / 1e9);
-        } finally {
-            pool.shutdownNow();
+        }
+        return runs.stream().map(Run::latency).toList();
+    }
+
+    /** What the runs of one path recorded, added up over one or more slices of time. */
+    private static final class Run {
+        private final Histogram histogram = new Histogram(HIGHEST_NANOS, 3);
+        private long failed;
+        private long nanos;
+
+        void closedLoop(Call call, int callers, Duration duration) throws InterruptedException {
+            long end = System.nanoTime() + duration.toNanos();
+            run(callers, "closed-loop", (recorded, failures) -> {
+                while (System.nanoTime() < end) {
+                    long start = System.nanoTime();
+                    try {
+                        call.call();
+                        recorded.recordValue(Math.min(System.nanoTime() - start, HIGHEST_NANOS));
+                    } catch (Exception e) {
+                        failures.incrementAndGet();
+                    }
+                }
+            });
+        }
+
+        void openLoop(Call call, double ratePerSecond, int callers, Duration duration) throws InterruptedException {
+            long interval = Math.max(1, (long) (1e9 / ratePerSecond));
+            long total = Math.max(1, duration.toNanos() / interval);
+            long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5);
+            AtomicLong next = new AtomicLong();
+            run(callers, "open-loop", (recorded, failures) -> {
+                for (long n = next.getAndIncrement(); n < total; n = next.getAndIncrement()) {
+                    long due = start + n * interval;
+                    for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    try {
+                        call.call();
+                        recorded.recordValue(Math.min(System.nanoTime() - due, HIGHEST_NANOS));
+                    } catch (Exception e) {
+                        failures.incrementAndGet();
+                    }
+                }
+            });
+        }
+
+        /** What one caller thread does, recording into its own histogram. */
+        @FunctionalInterface
+        private interface Caller {
+            void run(Histogram recorded, AtomicLong failures);
+        }
+
+        private void run(int callers, String name, Caller caller) throws InterruptedException {
+            List<Histogram> histograms = new ArrayList<>();
+            AtomicLong failures = new AtomicLong();
+            ExecutorService pool = Executors.newFixedThreadPool(callers, daemon(name));
+            try {
+                List<Future<?>> running = new ArrayList<>();
+                long started = System.nanoTime();
+                for (int i = 0; i < callers; i++) {
+                    Histogram each = new Histogram(HIGHEST_NANOS, 3);
+                    histograms.add(each);
+                    running.add(pool.submit(() -> caller.run(each, failures)));
+                }
+                awaitAll(running);
+                nanos += System.nanoTime() - started;
+                histograms.forEach(histogram::add);
+                failed += failures.get();
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+
+        Latency latency() {
+            return Latency.of(histogram, failed, nanos / 1e9);
         }
     }
 
@@ -121,12 +180,6 @@ final class LoadGenerator {
                 throw new IllegalStateException("a load generator thread failed", e.getCause());
             }
         }
-    }
-
-    private static Histogram merge(List<Histogram> histograms) {
-        Histogram all = new Histogram(HIGHEST_NANOS, 3);
-        histograms.forEach(all::add);
-        return all;
     }
 
     static java.util.concurrent.ThreadFactory daemon(String name) {

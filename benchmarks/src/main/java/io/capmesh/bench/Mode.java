@@ -12,7 +12,8 @@ import java.util.List;
  * @param jmhMeasure        JMH measured iterations
  * @param jmhIteration      length of one JMH iteration
  * @param loadWarmup        calls before each measured load run
- * @param loadDuration      each closed- and each open-loop run
+ * @param loadDuration      each closed- and each open-loop run (paths compared in turns: each path's total)
+ * @param turns             how many slices paths compared side by side take turns in
  * @param lifecycleRuns     load, swap and unload repetitions for small, medium and large extensions
  * @param swapConcurrency   concurrent calls during a swap
  * @param swapsPerLevel     swaps at each concurrency
@@ -21,21 +22,21 @@ import java.util.List;
  * @param loadedCounts      how many small extensions the memory figure loads, in steps
  * @param acquireRuns       warm broker acquires
  * @param coldAcquires      cold acquires (each loads a tier-2 package)
- * @param startRuns         runtime starts to SERVING
+ * @param startRuns         runtime starts to SERVING, one after the other (the last stays up for the mesh)
  * @param composition       whether the three-tier composition runs (it starts three more services)
  * @param mesh              whether the service jars are started at all (a Spring Boot start takes seconds)
  */
 record Mode(String name, int jmhForks, int jmhWarmup, int jmhMeasure, Duration jmhIteration, int loadWarmup,
-            Duration loadDuration, List<Integer> lifecycleRuns, List<Integer> swapConcurrency, int swapsPerLevel,
+            Duration loadDuration, int turns, List<Integer> lifecycleRuns, List<Integer> swapConcurrency, int swapsPerLevel,
             int reclaimRuns, Duration reclaimWindow, List<Integer> loadedCounts, int acquireRuns, int coldAcquires,
             int startRuns, boolean composition, boolean mesh) {
 
-    static final Mode SMOKE = new Mode("smoke", 0, 1, 1, Duration.ofMillis(100), 200, Duration.ofMillis(300),
+    static final Mode SMOKE = new Mode("smoke", 0, 1, 1, Duration.ofMillis(100), 200, Duration.ofMillis(300), 2,
             List.of(3, 2, 2), List.of(10), 1, 1, Duration.ofMillis(500), List.of(0, 1, 10), 5, 1, 1, false, false);
-    static final Mode QUICK = new Mode("quick", 1, 2, 3, Duration.ofMillis(500), 2_000, Duration.ofSeconds(3),
+    static final Mode QUICK = new Mode("quick", 1, 2, 3, Duration.ofMillis(500), 2_000, Duration.ofSeconds(3), 6,
             List.of(40, 20, 10), List.of(10, 100, 1000), 3, 2, Duration.ofSeconds(2), List.of(0, 1, 10, 100), 200, 5,
-            2, true, true);
-    static final Mode FULL = new Mode("full", 2, 5, 5, Duration.ofSeconds(1), 10_000, Duration.ofSeconds(15),
+            1, true, true);
+    static final Mode FULL = new Mode("full", 2, 5, 5, Duration.ofSeconds(1), 10_000, Duration.ofSeconds(15), 10,
             List.of(200, 100, 50), List.of(10, 100, 1000), 10, 10, Duration.ofSeconds(2), List.of(0, 1, 10, 100),
             2_000, 20, 5, true, true);
 
@@ -49,9 +50,10 @@ record Mode(String name, int jmhForks, int jmhWarmup, int jmhMeasure, Duration j
     }
 
     String describe() {
-        return String.format("%s: JMH %d fork(s), %d+%d iterations of %d ms; load runs of %d ms after %d warm-up "
-                        + "calls; lifecycle %s runs (small, medium, large); swaps under %s concurrent calls",
+        return String.format("%s: JMH %d fork(s), %d+%d iterations of %d ms; load runs of %d ms per path after up "
+                        + "to %d warm-up calls, paths compared side by side taking %d turns; lifecycle %s runs (small, "
+                        + "medium, large); swaps under %s concurrent calls; %d start(s) alone",
                 name, jmhForks, jmhWarmup, jmhMeasure, jmhIteration.toMillis(), loadDuration.toMillis(), loadWarmup,
-                lifecycleRuns, swapConcurrency);
+                turns, lifecycleRuns, swapConcurrency, startRuns);
     }
 }

@@ -6,10 +6,13 @@ import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.ServingState;
+import io.capmesh.sample.ScoreAndSign;
 import io.capmesh.stub.Acquire;
 import io.capmesh.stub.Capabilities;
 import io.capmesh.stub.CapabilityClient;
 import io.capmesh.stub.CapabilityHandle;
+import io.capmesh.telemetry.Tracing;
+import io.capmesh.telemetry.TracingSettings;
 import io.grpc.ManagedChannel;
 import io.grpc.benchmarks.proto.BenchmarkServiceGrpc;
 import io.grpc.benchmarks.proto.Messages.Payload;
@@ -24,20 +27,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
 /**
  * The paths that cross processes, all on loopback: grpc-java's benchmark service in a JVM of its own (the peer
- * baseline), a core runtime and a broker started from their jars, the thin stub's call path, broker acquires, the
- * runtime's start, and the three-tier composition. Every process it starts, it stops on close.
+ * baseline), a broker and runtimes started from their jars (two core runtimes, one tracing, and the data, ml and
+ * crypto runtimes), the thin stub's call path with tracing off and on, broker acquires, the runtime's start, and
+ * the score-and-sign composition. Paths compared with each other are measured in turns, so the load of this
+ * shared machine falls on them alike. Every process it starts, it stops on close.
  */
 final class Network implements AutoCloseable {
 
     private static final int PAYLOAD_BYTES = CallPathBenchmarks.PAYLOAD_BYTES;
     private static final String ACCOUNT = "bench";
+    /** The core runtime that traces: its own name in the logs and the start table. */
+    private static final String TRACED_CORE = "core-runtime-service (tracing on)";
+    /** What the traced core runtime advertises, so a stub can ask for it by host; the others advertise 127.0.0.1. */
+    private static final String TRACED_HOST = "localhost";
+    private static final String UNTRACED_HOST = "127.0.0.1";
+    private static final int OPEN_CALLERS = 4;
+    private static final String RAW_TUNED = "8 raw grpc-java unary (epoll, direct executor)";
 
     private final Mode mode;
     private final Path dir;
@@ -48,11 +62,18 @@ final class Network implements AutoCloseable {
     private final List<AutoCloseable> started = new ArrayList<>();
     private final Table starts = new Table("Start to SERVING",
             "From launching the JVM (bin/service's flags, no class data sharing archive of our own) to SERVING on "
-                    + "grpc.health.v1, polled every 5 ms. The sequential rows start one runtime alone; the mesh rows "
-                    + "start their services at the same time on this machine's cores.",
+                    + "grpc.health.v1, polled every 5 ms (reconnecting at once, not after gRPC's backoff). The "
+                    + "alone rows start the core runtime with no other start running (the rest of the mesh up and "
+                    + "idle); the mesh rows start their services at the same time on this machine's cores, while "
+                    + "the memory step runs.",
             "service", "how", "runs", "p50 ms", "max ms");
+    private int brokerPort;
+    private final Map<String, CompletableFuture<ServiceRun>> launching = new LinkedHashMap<>();
     private ServiceRun broker;
     private ServiceRun core;
+    private ServiceRun tracedCore;
+    /** A call to the raw grpc-java server (epoll, direct executor), kept up to be measured in turns with the hop. */
+    private LoadGenerator.Call rawTuned;
     private CapabilityClient client;
     private int coldPackages;
 
@@ -67,45 +88,74 @@ final class Network implements AutoCloseable {
 
     // ---- raw grpc-java ---------------------------------------------------------------------------------------
 
+    /**
+     * grpc-java's benchmark service in a JVM of its own, tuned (epoll, direct executor) and as it comes (NIO,
+     * default executor), both up at once and measured in turns. With the mesh, the tuned one stays up: the hops to
+     * the runtimes are measured in turns with it.
+     */
     String rawBaseline() throws Exception {
-        StringBuilder summary = new StringBuilder();
-        for (String flavour : List.of("tuned", "default")) {
-            Process server = startRawServer(flavour);
-            int port = listeningPort(server);
-            boolean tuned = flavour.equals("tuned");
-            EpollEventLoopGroup group = tuned ? new EpollEventLoopGroup(1) : null;
-            NettyChannelBuilder builder = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext();
-            if (tuned) {
-                builder.eventLoopGroup(group).channelType(EpollSocketChannel.class).directExecutor();
+        List<AutoCloseable> stops = new ArrayList<>();
+        boolean keep = false;
+        try {
+            LoadGenerator.Call tuned = rawServer("tuned", stops);
+            LoadGenerator.Call plain = rawServer("default", stops);
+            warmUp(tuned);
+            warmUp(plain);
+            List<Latency> inTurns = LoadGenerator.inTurns(List.of(tuned, plain), mode.turns(), mode.loadDuration());
+            String how = "closed loop, 1 caller, other JVM, in turns with the other 8";
+            paths.add("raw-tuned", RAW_TUNED, how, inTurns.get(0), null);
+            paths.add("raw-default", "8 raw grpc-java unary (NIO, default executor)", how, inTurns.get(1),
+                    "raw-tuned");
+            if (mode.mesh()) {
+                rawTuned = tuned; // measured again, in turns with the hops
+                keep = true;
+            } else {
+                paths.add("raw-tuned-open", RAW_TUNED + ", open loop", openHow(), openLoop(tuned), null);
             }
-            ManagedChannel channel = builder.build();
-            try {
-                BenchmarkServiceGrpc.BenchmarkServiceBlockingStub stub = BenchmarkServiceGrpc.newBlockingStub(channel);
-                SimpleRequest request = SimpleRequest.newBuilder().setResponseSize(PAYLOAD_BYTES)
-                        .setPayload(Payload.newBuilder().setBody(ByteString.copyFrom(new byte[PAYLOAD_BYTES])))
-                        .build();
-                LoadGenerator.Call call = () -> stub.unaryCall(request);
-                String label = tuned ? "8 raw grpc-java unary (epoll, direct executor)"
-                        : "8 raw grpc-java unary (NIO, default executor)";
-                Latency closed = closed(call);
-                paths.add("raw-" + flavour, label, "closed loop, 1 caller, other JVM", closed,
-                        tuned ? null : "raw-tuned");
-                if (tuned) {
-                    paths.add("raw-tuned-open", label + ", open loop", openHow(), openLoop(call), null);
-                }
-                summary.append(flavour).append(" p50 ").append(Table.micros(closed.p50())).append(" us; ");
-            } finally {
-                channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-                if (group != null) {
-                    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-                }
-                server.getOutputStream().close();
-                if (!server.waitFor(10, TimeUnit.SECONDS)) {
-                    server.destroyForcibly();
+            return String.format("tuned p50 %s us; default p50 %s us", Table.micros(inTurns.get(0).p50()),
+                    Table.micros(inTurns.get(1).p50()));
+        } finally {
+            for (int i = 0; i < stops.size(); i++) {
+                if (keep && i == 0) {
+                    started.add(stops.get(0));
+                } else {
+                    stops.get(i).close();
                 }
             }
         }
-        return summary.toString();
+    }
+
+    /** Starts a raw server and answers a call to it; how to stop both goes into {@code stops}. */
+    private LoadGenerator.Call rawServer(String flavour, List<AutoCloseable> stops) throws Exception {
+        Process server = startRawServer(flavour);
+        int port;
+        try {
+            port = listeningPort(server);
+        } catch (Exception e) {
+            server.destroyForcibly();
+            throw e;
+        }
+        boolean tuned = flavour.equals("tuned");
+        EpollEventLoopGroup group = tuned ? new EpollEventLoopGroup(1) : null;
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext();
+        if (tuned) {
+            builder.eventLoopGroup(group).channelType(EpollSocketChannel.class).directExecutor();
+        }
+        ManagedChannel channel = builder.build();
+        stops.add(() -> {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            if (group != null) {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+            server.getOutputStream().close();
+            if (!server.waitFor(10, TimeUnit.SECONDS)) {
+                server.destroyForcibly();
+            }
+        });
+        BenchmarkServiceGrpc.BenchmarkServiceBlockingStub stub = BenchmarkServiceGrpc.newBlockingStub(channel);
+        SimpleRequest request = SimpleRequest.newBuilder().setResponseSize(PAYLOAD_BYTES)
+                .setPayload(Payload.newBuilder().setBody(ByteString.copyFrom(new byte[PAYLOAD_BYTES]))).build();
+        return () -> stub.unaryCall(request);
     }
 
     private Process startRawServer(String flavour) throws Exception {
@@ -135,26 +185,16 @@ final class Network implements AutoCloseable {
 
     // ---- the mesh --------------------------------------------------------------------------------------------
 
-    /** Starts a core runtime alone, one after the other, to time start to SERVING without competition. */
-    String startAlone() throws Exception {
-        Path jar = jar(Services.CORE);
-        Histogram times = Lifecycle.histogram();
-        for (int run = 0; run < mode.startRuns(); run++) {
-            try (ServiceRun runtime = ServiceRun.start(jar, dir.resolve("start-" + run + ".log"),
-                    ServiceRun.freePort(), "--capmesh.runtime.data-dir=" + dir.resolve("start-" + run))) {
-                times.recordValue(runtime.startMillis());
-            }
+    /**
+     * Launches the broker, a core runtime that traces (for the stub's hop with tracing on) and, for the
+     * composition, the data, ml and crypto runtimes, all at once and in the background, so their starts overlap
+     * each other and a step that measures no time; {@link #awaitMesh} collects them. The untraced core runtime
+     * the other paths use is the one {@link #startAlone} times.
+     */
+    void launchMesh() throws Exception {
+        if (!launching.isEmpty()) {
+            return;
         }
-        double p50 = times.getValueAtPercentile(50);
-        starts.row("core runtime", "alone, sequential", mode.startRuns(), Table.millis(p50),
-                Table.millis(times.getMaxValue()));
-        targets.measured(Targets.Goal.START, String.format("%.0f ms p50, %d ms max (core runtime, %d starts)", p50,
-                times.getMaxValue(), mode.startRuns()), p50 <= 1_000);
-        return String.format("p50 %.0f ms", p50);
-    }
-
-    /** Broker, core runtime and, for the composition, the data, ml and crypto runtimes, all started at once. */
-    String startMesh() throws Exception {
         Path cold = Files.createDirectories(dir.resolve("cold-packages"));
         ExtensionJars jars = new ExtensionJars(cold);
         coldPackages = mode.coldAcquires();
@@ -162,54 +202,90 @@ final class Network implements AutoCloseable {
             jars.echo("bench-cold-" + i, "1.0.0", "bench.cold-" + i, 0);
         }
         Files.deleteIfExists(cold.resolve(ExtensionJars.ECHO));
-        int brokerPort = ServiceRun.freePort();
-        String brokerAddress = "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort;
-        List<String> tiers = new ArrayList<>(List.of(Services.CORE));
-        if (mode.composition()) {
-            tiers.addAll(List.of(Services.DATA, Services.ML, Services.CRYPTO));
-        }
-        List<CompletableFuture<ServiceRun>> starting = new ArrayList<>();
         Path brokerJar = jar(Services.BROKER);
-        starting.add(launch(() -> ServiceRun.start(brokerJar, dir.resolve("broker.log"), brokerPort,
-                "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker-leases.db"),
+        brokerPort = ServiceRun.freePort();
+        launching.put(Services.BROKER, launch(() -> ServiceRun.start(brokerJar, dir.resolve("broker.log"),
+                brokerPort, "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker-leases.db"),
                 "--capmesh.broker.heartbeat-interval=300ms")));
-        for (String tier : tiers) {
-            Path jar = jar(tier);
-            List<String> args = new ArrayList<>(List.of(brokerAddress,
-                    "--capmesh.runtime.data-dir=" + dir.resolve(tier)));
-            if (tier.equals(Services.CORE)) {
-                args.add("--capmesh.runtime.available=file:" + cold + "/*.jar");
+        Path coreJar = jar(Services.CORE);
+        Path spans = Files.createDirectories(dir.resolve("spans"));
+        launching.put(TRACED_CORE, launch(() -> ServiceRun.start(coreJar, dir.resolve(TRACED_CORE + ".log"),
+                ServiceRun.freePort(), brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(TRACED_CORE),
+                "--capmesh.tracing.span-dir=" + spans, "--capmesh.runtime.broker.advertise-host=" + TRACED_HOST)));
+        if (mode.composition()) {
+            for (String tier : List.of(Services.DATA, Services.ML, Services.CRYPTO)) {
+                Path jar = jar(tier);
+                launching.put(tier, launch(() -> ServiceRun.start(jar, dir.resolve(tier + ".log"),
+                        ServiceRun.freePort(), brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(tier))));
             }
-            starting.add(launch(() -> ServiceRun.start(jar, dir.resolve(tier + ".log"), ServiceRun.freePort(),
-                    args.toArray(String[]::new))));
         }
-        CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).handle((ok, failed) -> null).join();
-        List<String> names = new ArrayList<>(List.of(Services.BROKER));
-        names.addAll(tiers);
+    }
+
+    /** Waits for what {@link #launchMesh} started. */
+    String awaitMesh() throws Exception {
+        launchMesh();
+        CompletableFuture.allOf(launching.values().toArray(CompletableFuture[]::new)).handle((ok, failed) -> null)
+                .join();
         Exception failure = null;
-        for (int i = 0; i < starting.size(); i++) {
+        for (var each : launching.entrySet()) {
+            String name = each.getKey();
             try {
-                ServiceRun run = starting.get(i).join();
+                ServiceRun run = each.getValue().join();
                 started.add(run);
-                starts.row(names.get(i), "mesh, " + starting.size() + " at once", 1, Table.millis(run.startMillis()),
+                starts.row(name, "mesh, " + launching.size() + " at once", 1, Table.millis(run.startMillis()),
                         Table.millis(run.startMillis()));
-                if (i == 0) {
+                if (name.equals(Services.BROKER)) {
                     broker = run;
-                } else if (names.get(i).equals(Services.CORE)) {
-                    core = run;
+                } else if (name.equals(TRACED_CORE)) {
+                    tracedCore = run;
                 }
             } catch (RuntimeException e) {
-                failure = failure != null ? failure : new IllegalStateException(names.get(i) + " did not start: "
+                failure = failure != null ? failure : new IllegalStateException(name + " did not start: "
                         + e.getCause().getMessage(), e);
             }
         }
+        launching.clear();
         if (failure != null) {
             throw failure;
         }
-        awaitRegistered(tiers.size());
+        return started.size() + " services serving";
+    }
+
+    /**
+     * Starts the core runtime alone (the rest of the mesh already up and idle), one start after the other, to
+     * time start to SERVING without another start competing; the last one stays up as the mesh's core runtime.
+     */
+    String startAlone() throws Exception {
+        requireBroker();
+        Path jar = jar(Services.CORE);
+        Histogram times = Lifecycle.histogram();
+        for (int run = 0; run < mode.startRuns(); run++) {
+            boolean last = run == mode.startRuns() - 1;
+            String name = last ? Services.CORE : "start-" + run;
+            ServiceRun runtime = ServiceRun.start(jar, dir.resolve(name + ".log"), ServiceRun.freePort(),
+                    brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(name),
+                    "--capmesh.runtime.available=file:" + dir.resolve("cold-packages") + "/*.jar");
+            times.recordValue(runtime.startMillis());
+            if (last) {
+                core = runtime;
+                started.add(runtime);
+            } else {
+                runtime.close();
+            }
+        }
+        double p50 = times.getValueAtPercentile(50);
+        starts.row("core runtime", "alone, one after the other (the rest of the mesh idle)", mode.startRuns(),
+                Table.millis(p50), Table.millis(times.getMaxValue()));
+        targets.measured(Targets.Goal.START, String.format("%.0f ms p50, %d ms max (core runtime, %d start(s))",
+                p50, times.getMaxValue(), mode.startRuns()), p50 <= 1_000);
+        awaitRegistered((int) started.stream().filter(s -> s instanceof ServiceRun && s != broker).count());
         client = CapabilityClient.builder().broker(broker.target()).account(ACCOUNT).build();
         started.add(0, client);
-        return names.size() + " services serving";
+        return String.format("p50 %.0f ms", p50);
+    }
+
+    private String brokerAddress() {
+        return "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort;
     }
 
     private void awaitRegistered(int runtimes) throws InterruptedException {
@@ -232,6 +308,12 @@ final class Network implements AutoCloseable {
 
     // ---- one hop -------------------------------------------------------------------------------------------
 
+    /**
+     * One hop to a core runtime in another process: the runtime's Invoke from a plain gRPC client, the thin stub's
+     * call with tracing off, and with tracing on (a stub exporting its spans to a directory, calling a core runtime
+     * that does too), measured in turns with the raw grpc-java server kept up from {@link #rawBaseline}, so the
+     * machine's load falls on all of them alike and their ratios hold.
+     */
     String stubHop() throws Exception {
         requireMesh();
         byte[] payload = new byte[PAYLOAD_BYTES];
@@ -239,25 +321,69 @@ final class Network implements AutoCloseable {
                 .setPayload(ByteString.copyFrom(payload)).build();
         RuntimeServiceGrpc.RuntimeServiceBlockingStub plain = RuntimeServiceGrpc.newBlockingStub(core.channel());
         LoadGenerator.Call plainCall = () -> plain.invoke(request);
-        paths.add("invoke-plain", "5 runtime Invoke in another process, plain gRPC client",
-                "closed loop, 1 caller", closed(plainCall), "raw-tuned");
-        try (Capabilities caps = client.acquire(Acquire.require("core.echo"))) {
-            CapabilityHandle echo = caps.get("core.echo");
+        Path spans = Files.createDirectories(dir.resolve("spans"));
+        try (Capabilities caps = client.acquire(Acquire.require("core.echo").preferHost(UNTRACED_HOST));
+             Tracing tracing = Tracing.start(new TracingSettings("bench", "", spans, null));
+             CapabilityClient tracedClient = CapabilityClient.builder().broker(broker.target()).account(ACCOUNT)
+                     .openTelemetry(tracing.openTelemetry()).build();
+             Capabilities tracedCaps = tracedClient.acquire(Acquire.require("core.echo").preferHost(TRACED_HOST))) {
+            CapabilityHandle echo = routedTo(caps.get("core.echo"), core.port());
+            CapabilityHandle tracedEcho = routedTo(tracedCaps.get("core.echo"), tracedCore.port());
             LoadGenerator.Call stubCall = () -> echo.invoke("echo", payload);
-            Latency hop = closed(stubCall);
-            paths.add("stub-hop", "5 thin stub -> runtime in another process (tracing off)",
-                    "closed loop, 1 caller", hop, "raw-tuned");
-            paths.add("stub-hop-open", "5 thin stub -> runtime in another process (tracing off), open loop",
-                    openHow(), openLoop(stubCall), "raw-tuned-open");
-            Latency raw = paths.latency("raw-tuned");
-            if (raw != null) {
-                double p50 = hop.p50() / raw.p50();
-                double p99 = hop.p99() / raw.p99();
-                targets.measured(Targets.Goal.HOP, String.format("%.0f us p50 (%.2fx), %.0f us p99 (%.2fx)",
-                        hop.p50() / 1e3, p50, hop.p99() / 1e3, p99), p50 <= 1.25 && p99 <= 1.5);
+            LoadGenerator.Call tracedCall = () -> tracedEcho.invoke("echo", payload);
+            List<LoadGenerator.Call> calls = new ArrayList<>(List.of(plainCall, stubCall, tracedCall));
+            if (rawTuned != null) {
+                calls.add(rawTuned);
             }
-            return "stub hop p50 " + Table.micros(hop.p50()) + " us";
+            calls.forEach(this::warmUp);
+            List<Latency> inTurns = LoadGenerator.inTurns(calls, mode.turns(), mode.loadDuration());
+            String how = "closed loop, 1 caller, in turns with the other 5s" + (rawTuned != null ? " and 8" : "");
+            String raw = "raw-tuned";
+            if (rawTuned != null) {
+                raw = "raw-tuned-hop";
+                paths.add(raw, RAW_TUNED + ", again", "closed loop, 1 caller, other JVM, in turns with the 5s",
+                        inTurns.get(3), null);
+            }
+            Latency hop = inTurns.get(1);
+            Latency traced = inTurns.get(2);
+            paths.add("invoke-plain", "5 runtime Invoke in another process, plain gRPC client", how, inTurns.get(0),
+                    raw);
+            paths.add("stub-hop", "5 thin stub -> runtime in another process (tracing off)", how, hop, raw);
+            paths.add("stub-hop-traced", "5 thin stub -> runtime in another process (tracing on, spans to files)",
+                    how, traced, "stub-hop");
+            if (rawTuned != null) {
+                List<Latency> open = LoadGenerator.openInTurns(List.of(rawTuned, stubCall), openRate(), OPEN_CALLERS,
+                        mode.turns(), mode.loadDuration());
+                String openHow = openHow() + ", in turns with the other";
+                paths.add("raw-tuned-open", RAW_TUNED + ", open loop", openHow, open.get(0), null);
+                paths.add("stub-hop-open", "5 thin stub -> runtime in another process (tracing off), open loop",
+                        openHow, open.get(1), "raw-tuned-open");
+            } else {
+                paths.add("stub-hop-open", "5 thin stub -> runtime in another process (tracing off), open loop",
+                        openHow(), openLoop(stubCall), null);
+            }
+            Latency base = paths.latency(raw);
+            if (base != null) {
+                double p50 = hop.p50() / base.p50();
+                double p99 = hop.p99() / base.p99();
+                targets.measured(Targets.Goal.HOP, String.format("%.0f us p50 (%.2fx), %.0f us p99 (%.2fx); "
+                        + "tracing on: %.2fx p50, %.2fx p99 of tracing off", hop.p50() / 1e3, p50, hop.p99() / 1e3,
+                        p99, traced.p50() / hop.p50(), traced.p99() / hop.p99()), p50 <= 1.25 && p99 <= 1.5);
+            }
+            return String.format("stub hop p50 %s us (%s of raw), tracing on %s us (%s of off)",
+                    Table.micros(hop.p50()), base == null ? "-" : Table.ratio(hop.p50(), base.p50()),
+                    Table.micros(traced.p50()), Table.ratio(traced.p50(), hop.p50()));
         }
+    }
+
+    /** The handle, once the broker's first choice for it is the runtime on {@code port}. */
+    private static CapabilityHandle routedTo(CapabilityHandle handle, int port) {
+        List<String> replicas = handle.replicas();
+        if (replicas.isEmpty() || !replicas.get(0).endsWith(":" + port)) {
+            throw new IllegalStateException("the broker routed " + handle.name() + " to " + replicas
+                    + ", not to the runtime on port " + port);
+        }
+        return handle;
     }
 
     // ---- broker acquire ------------------------------------------------------------------------------------
@@ -308,25 +434,34 @@ final class Network implements AutoCloseable {
 
     // ---- composition ---------------------------------------------------------------------------------------
 
+    /**
+     * The score-and-sign sample composing data.sql -> ml.onnx -> crypto.sign through the thin stub, and the same
+     * work in this process ({@link Composite}), measured in turns.
+     */
     String composition() throws Exception {
         requireMesh();
         if (!mode.composition()) {
             paths.skipped("6 and 7 composition", "not in " + mode.name() + " mode (it starts three more runtimes)");
             return "skipped in " + mode.name() + " mode";
         }
-        try (Capabilities caps = client.acquire(Composite.capabilities());
-             Composite.Local local = new Composite.Local()) {
-            Composite remote = new Composite(caps);
+        try (Capabilities caps = client.acquire(ScoreAndSign.capabilities());
+             Composite local = new Composite(dir.resolve("composite-h2"))) {
+            ScoreAndSign remote = new ScoreAndSign(caps, Tracing.off().tracer(), Duration.ofSeconds(10));
             remote.prepare();
             local.prepare();
-            LoadGenerator.Call remoteCall = remote::run;
+            LoadGenerator.Call remoteCall = remote::compose;
             LoadGenerator.Call localCall = local::run;
-            Latency across = closed(remoteCall);
-            Latency inOne = closed(localCall);
-            paths.add("composition", "6 composition data -> ml -> crypto, thin stub across 3 runtimes",
-                    "closed loop, 1 caller", across, "stub-hop");
-            paths.add("composition-local", "7 same composition in one process, direct calls",
-                    "closed loop, 1 caller", inOne, "composition");
+            warmUp(remoteCall);
+            warmUp(localCall);
+            List<Latency> inTurns = LoadGenerator.inTurns(List.of(remoteCall, localCall), mode.turns(),
+                    mode.loadDuration());
+            Latency across = inTurns.get(0);
+            Latency inOne = inTurns.get(1);
+            String how = "closed loop, 1 caller, in turns with the other";
+            paths.add("composition", "6 score-and-sign: data -> ml -> crypto, thin stub across 3 runtimes", how,
+                    across, "stub-hop");
+            paths.add("composition-local", "7 same work in one process, direct calls (H2, ONNX Runtime, Ed25519)",
+                    how, inOne, "composition");
             Latency hop = paths.latency("stub-hop");
             if (hop != null) {
                 double ratio = across.p50() / hop.p50();
@@ -342,12 +477,17 @@ final class Network implements AutoCloseable {
     // ---- helpers -------------------------------------------------------------------------------------------
 
     private Latency closed(LoadGenerator.Call call) throws InterruptedException {
-        LoadGenerator.warmUp(call, mode.loadWarmup());
+        warmUp(call);
         return LoadGenerator.closedLoop(call, 1, mode.loadDuration());
     }
 
+    /** The mode's warm-up calls, or as many as fit in one measured run's time when calls are slow. */
+    private void warmUp(LoadGenerator.Call call) {
+        LoadGenerator.warmUp(call, mode.loadWarmup(), mode.loadDuration());
+    }
+
     private Latency openLoop(LoadGenerator.Call call) throws InterruptedException {
-        return LoadGenerator.openLoop(call, openRate(), 4, mode.loadDuration());
+        return LoadGenerator.openLoop(call, openRate(), OPEN_CALLERS, mode.loadDuration());
     }
 
     private double openRate() {
@@ -359,8 +499,15 @@ final class Network implements AutoCloseable {
     }
 
     private void requireMesh() {
-        if (broker == null || core == null) {
-            throw new IllegalStateException("the mesh did not start");
+        requireBroker();
+        if (core == null || tracedCore == null) {
+            throw new IllegalStateException("the core runtimes did not start");
+        }
+    }
+
+    private void requireBroker() {
+        if (broker == null) {
+            throw new IllegalStateException("the broker did not start");
         }
     }
 
@@ -372,6 +519,7 @@ final class Network implements AutoCloseable {
         return starts;
     }
 
+    /** Starts a service on a thread of its own (the common pool may have one thread on two cores). */
     private static CompletableFuture<ServiceRun> launch(Callable start) {
         return CompletableFuture.supplyAsync(() -> {
             try {
@@ -379,7 +527,7 @@ final class Network implements AutoCloseable {
             } catch (Exception e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
-        });
+        }, task -> LoadGenerator.daemon("service-start").newThread(task).start());
     }
 
     /** Starts one service. */
@@ -390,6 +538,14 @@ final class Network implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        for (CompletableFuture<ServiceRun> pending : launching.values()) {
+            try {
+                started.add(pending.join());
+            } catch (RuntimeException didNotStart) {
+                // nothing to stop
+            }
+        }
+        launching.clear();
         for (AutoCloseable each : started) {
             try {
                 each.close();

@@ -11,7 +11,9 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -20,6 +22,8 @@ import java.util.concurrent.TimeUnit;
  * reporting SERVING on {@code grpc.health.v1}, polling every 5 ms.
  */
 final class ServiceRun implements AutoCloseable {
+
+    private static final Set<Integer> GIVEN = new HashSet<>();
 
     private final Process process;
     private final int port;
@@ -41,14 +45,14 @@ final class ServiceRun implements AutoCloseable {
                 "--spring.grpc.server.address=127.0.0.1",
                 "--spring.grpc.server.port=" + port,
                 "--server.address=127.0.0.1",
-                "--server.port=" + freePort()));
+                "--server.port=0")); // its HTTP side (actuator) on a port of the system's choosing: no race for it
         command.addAll(List.of(args));
         long launched = System.nanoTime();
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
         try {
-            awaitServing(process, channel, log, Duration.ofSeconds(120));
+            awaitServing(process, channel, log, Duration.ofSeconds(180));
         } catch (Exception e) {
             channel.shutdownNow();
             process.destroyForcibly();
@@ -71,16 +75,25 @@ final class ServiceRun implements AutoCloseable {
                     return;
                 }
             } catch (RuntimeException notYet) {
-                // not listening yet
+                // not listening yet: try to connect again at the next poll, not after the channel's backoff (which
+                // grows to tens of seconds while a JVM starts, and would be measured as start time)
+                channel.resetConnectBackoff();
             }
             Thread.sleep(5);
         }
         throw new IllegalStateException("the service did not report SERVING within " + timeout + "; see " + log);
     }
 
+    /** A loopback port nothing listens on, never one this run handed out before (services start in parallel). */
     static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+        synchronized (GIVEN) {
+            while (true) {
+                try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                    if (GIVEN.add(socket.getLocalPort())) {
+                        return socket.getLocalPort();
+                    }
+                }
+            }
         }
     }
 
