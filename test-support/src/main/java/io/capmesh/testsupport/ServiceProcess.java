@@ -74,12 +74,7 @@ public final class ServiceProcess implements AutoCloseable {
         int managementPort = freePort();
         Process process = launch(jar, log, port, managementPort, environment, args);
         ServiceProcess service = new ServiceProcess(process, port, managementPort, log, credentials);
-        try {
-            service.awaitServing(Duration.ofSeconds(180)); // generous: several JVMs may start at once on two busy cores
-        } catch (Exception | Error e) {
-            service.channel.shutdownNow(); // a start that failed leaves nothing behind: no process, no channel
-            throw e;
-        }
+        service.awaitServing(Duration.ofSeconds(180)); // generous: several JVMs may start at once on two busy cores
         return service;
     }
 
