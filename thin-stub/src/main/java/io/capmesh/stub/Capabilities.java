@@ -189,8 +189,8 @@ public final class Capabilities implements AutoCloseable {
     }
 
     private Instant renewAtBroker(String leaseId) {
-        var expiresAt = client.broker().renew(RenewRequest.newBuilder().setLeaseId(leaseId)
-                .setAccount(client.account()).build()).getExpiresAt();
+        var expiresAt = client.atBroker(Duration.ZERO, broker -> broker.renew(RenewRequest.newBuilder()
+                .setLeaseId(leaseId).setAccount(client.account()).build())).getExpiresAt();
         return Instant.ofEpochSecond(expiresAt.getSeconds(), expiresAt.getNanos());
     }
 

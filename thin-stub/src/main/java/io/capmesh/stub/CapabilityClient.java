@@ -62,6 +62,8 @@ import java.util.function.Function;
 public final class CapabilityClient implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(CapabilityClient.class.getName());
+    /** How long a retried broker call waits for the reconnection after a broker restart. */
+    private static final Duration RECONNECT_WAIT = Duration.ofSeconds(1);
 
     private final String brokerTarget;
     private final String account;
@@ -188,9 +190,32 @@ public final class CapabilityClient implements AutoCloseable {
         }
     }
 
-    CapabilityBrokerBlockingStub broker() {
-        return CapabilityBrokerGrpc.newBlockingStub(broker).withDeadlineAfter(brokerTimeout.toMillis(),
-                TimeUnit.MILLISECONDS);
+    /**
+     * One call to the broker, under the broker timeout plus {@code extra}. A broker that just restarted finds this
+     * client's channel still backing off from the outage, so a call would fail at once: an UNAVAILABLE call
+     * reconnects now and tries once more, waiting a moment for the connection. When nothing answers then either,
+     * the first failure is what the caller sees.
+     */
+    <T> T atBroker(Duration extra, Function<CapabilityBrokerBlockingStub, T> call) {
+        Duration timeout = brokerTimeout.plus(extra);
+        try {
+            return call.apply(brokerStub(timeout));
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() != Status.Code.UNAVAILABLE) {
+                throw e;
+            }
+            broker.resetConnectBackoff();
+            try {
+                return call.apply(brokerStub(RECONNECT_WAIT.compareTo(timeout) < 0 ? RECONNECT_WAIT : timeout)
+                        .withWaitForReady());
+            } catch (StatusRuntimeException again) {
+                throw again.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED ? e : again;
+            }
+        }
+    }
+
+    private CapabilityBrokerBlockingStub brokerStub(Duration timeout) {
+        return CapabilityBrokerGrpc.newBlockingStub(broker).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     String account() {
@@ -231,8 +256,7 @@ public final class CapabilityClient implements AutoCloseable {
 
     private <T> T callBroker(String method, String subject, Duration extra, Function<CapabilityBrokerBlockingStub, T> call) {
         try {
-            return call.apply(CapabilityBrokerGrpc.newBlockingStub(broker)
-                    .withDeadlineAfter(brokerTimeout.plus(extra).toMillis(), TimeUnit.MILLISECONDS));
+            return atBroker(extra, call);
         } catch (StatusRuntimeException e) {
             throw new CapabilityCallException(e.getStatus(), subject, "CapabilityBroker/" + method,
                     List.of(brokerTarget + ": " + e.getStatus().getCode()));

@@ -112,6 +112,22 @@ class CapabilitiesTest {
     }
 
     @Test
+    void anAcquireRightAfterTheBrokerRestartedDoesNotWaitOutTheReconnectBackoff() throws Exception {
+        client.acquire(Acquire.require("core.echo")).close();
+        int port = broker.port();
+        broker.close();
+        for (int i = 0; i < 3; i++) { // failures while it is down push the channel into its reconnect backoff
+            assertThatThrownBy(client::list).isInstanceOfSatisfying(CapabilityCallException.class,
+                    e -> assertThat(e.code()).isEqualTo(Status.Code.UNAVAILABLE));
+        }
+        broker = new Fakes.Broker(List.of(runtime.endpoint()), port);
+
+        try (Capabilities caps = client.acquire(Acquire.require("core.echo"))) {
+            assertThat(caps.lease().id()).isEqualTo("lease-1"); // granted by the new broker
+        }
+    }
+
+    @Test
     void closingTheClientReleasesEveryLeaseStillOpen() {
         client.acquire(Acquire.require("core.echo"));
         client.acquire(Acquire.require("core.echo"));

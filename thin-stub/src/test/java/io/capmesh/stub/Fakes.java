@@ -43,7 +43,11 @@ final class Fakes {
     }
 
     static Server serve(BindableService service) throws IOException {
-        return NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+        return serve(service, 0);
+    }
+
+    static Server serve(BindableService service, int port) throws IOException {
+        return NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
                 .addService(service).build().start();
     }
 
@@ -142,8 +146,17 @@ final class Fakes {
         private final Server server;
 
         Broker(List<Endpoint> endpoints) throws IOException {
+            this(endpoints, 0);
+        }
+
+        /** A broker on a given port: to restart one where its clients expect it. */
+        Broker(List<Endpoint> endpoints, int port) throws IOException {
             grants.add(endpoints);
-            this.server = serve(this);
+            this.server = serve(this, port);
+        }
+
+        int port() {
+            return server.getPort();
         }
 
         String target() {
