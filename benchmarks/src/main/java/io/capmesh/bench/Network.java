@@ -13,6 +13,7 @@ import io.capmesh.stub.CapabilityClient;
 import io.capmesh.stub.CapabilityHandle;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.telemetry.TracingSettings;
+import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.ManagedChannel;
 import io.grpc.benchmarks.proto.BenchmarkServiceGrpc;
 import io.grpc.benchmarks.proto.Messages.Payload;
@@ -68,10 +69,10 @@ final class Network implements AutoCloseable {
                     + "the memory step runs.",
             "service", "how", "runs", "p50 ms", "max ms");
     private int brokerPort;
-    private final Map<String, CompletableFuture<ServiceRun>> launching = new LinkedHashMap<>();
-    private ServiceRun broker;
-    private ServiceRun core;
-    private ServiceRun tracedCore;
+    private final Map<String, CompletableFuture<ServiceProcess>> launching = new LinkedHashMap<>();
+    private ServiceProcess broker;
+    private ServiceProcess core;
+    private ServiceProcess tracedCore;
     /** A call to the raw grpc-java server (epoll, direct executor), kept up to be measured in turns with the hop. */
     private LoadGenerator.Call rawTuned;
     private CapabilityClient client;
@@ -161,7 +162,7 @@ final class Network implements AutoCloseable {
     private Process startRawServer(String flavour) throws Exception {
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseG1GC", "-cp", System.getProperty("java.class.path"), RawEchoServer.class.getName(),
-                String.valueOf(ServiceRun.freePort()), flavour);
+                String.valueOf(ServiceProcess.freePort()), flavour);
         return new ProcessBuilder(command).redirectError(dir.resolve("raw-" + flavour + ".log").toFile()).start();
     }
 
@@ -203,20 +204,20 @@ final class Network implements AutoCloseable {
         }
         Files.deleteIfExists(cold.resolve(ExtensionJars.ECHO));
         Path brokerJar = jar(Services.BROKER);
-        brokerPort = ServiceRun.freePort();
-        launching.put(Services.BROKER, launch(() -> ServiceRun.start(brokerJar, dir.resolve("broker.log"),
+        brokerPort = ServiceProcess.freePort();
+        launching.put(Services.BROKER, launch(() -> ServiceProcess.start(brokerJar, dir.resolve("broker.log"),
                 brokerPort, "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker-leases.db"),
                 "--capmesh.broker.heartbeat-interval=300ms")));
         Path coreJar = jar(Services.CORE);
         Path spans = Files.createDirectories(dir.resolve("spans"));
-        launching.put(TRACED_CORE, launch(() -> ServiceRun.start(coreJar, dir.resolve(TRACED_CORE + ".log"),
-                ServiceRun.freePort(), brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(TRACED_CORE),
+        launching.put(TRACED_CORE, launch(() -> ServiceProcess.start(coreJar, dir.resolve(TRACED_CORE + ".log"),
+                ServiceProcess.freePort(), brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(TRACED_CORE),
                 "--capmesh.tracing.span-dir=" + spans, "--capmesh.runtime.broker.advertise-host=" + TRACED_HOST)));
         if (mode.composition()) {
             for (String tier : List.of(Services.DATA, Services.ML, Services.CRYPTO)) {
                 Path jar = jar(tier);
-                launching.put(tier, launch(() -> ServiceRun.start(jar, dir.resolve(tier + ".log"),
-                        ServiceRun.freePort(), brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(tier))));
+                launching.put(tier, launch(() -> ServiceProcess.start(jar, dir.resolve(tier + ".log"),
+                        ServiceProcess.freePort(), brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(tier))));
             }
         }
     }
@@ -230,10 +231,10 @@ final class Network implements AutoCloseable {
         for (var each : launching.entrySet()) {
             String name = each.getKey();
             try {
-                ServiceRun run = each.getValue().join();
+                ServiceProcess run = each.getValue().join();
                 started.add(run);
-                starts.row(name, "mesh, " + launching.size() + " at once", 1, Table.millis(run.startMillis()),
-                        Table.millis(run.startMillis()));
+                starts.row(name, "mesh, " + launching.size() + " at once", 1, Table.millis(run.startTime().toMillis()),
+                        Table.millis(run.startTime().toMillis()));
                 if (name.equals(Services.BROKER)) {
                     broker = run;
                 } else if (name.equals(TRACED_CORE)) {
@@ -262,10 +263,10 @@ final class Network implements AutoCloseable {
         for (int run = 0; run < mode.startRuns(); run++) {
             boolean last = run == mode.startRuns() - 1;
             String name = last ? Services.CORE : "start-" + run;
-            ServiceRun runtime = ServiceRun.start(jar, dir.resolve(name + ".log"), ServiceRun.freePort(),
+            ServiceProcess runtime = ServiceProcess.start(jar, dir.resolve(name + ".log"), ServiceProcess.freePort(),
                     brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(name),
                     "--capmesh.runtime.available=file:" + dir.resolve("cold-packages") + "/*.jar");
-            times.recordValue(runtime.startMillis());
+            times.recordValue(runtime.startTime().toMillis());
             if (last) {
                 core = runtime;
                 started.add(runtime);
@@ -278,8 +279,8 @@ final class Network implements AutoCloseable {
                 Table.millis(p50), Table.millis(times.getMaxValue()));
         targets.measured(Targets.Goal.START, String.format("%.0f ms p50, %d ms max (core runtime, %d start(s))",
                 p50, times.getMaxValue(), mode.startRuns()), p50 <= 1_000);
-        awaitRegistered((int) started.stream().filter(s -> s instanceof ServiceRun && s != broker).count());
-        client = CapabilityClient.builder().broker(broker.target()).account(ACCOUNT).build();
+        awaitRegistered((int) started.stream().filter(s -> s instanceof ServiceProcess && s != broker).count());
+        client = CapabilityClient.builder().broker("127.0.0.1:" + broker.port()).account(ACCOUNT).build();
         started.add(0, client);
         return String.format("p50 %.0f ms", p50);
     }
@@ -324,7 +325,7 @@ final class Network implements AutoCloseable {
         Path spans = Files.createDirectories(dir.resolve("spans"));
         try (Capabilities caps = client.acquire(Acquire.require("core.echo").preferHost(UNTRACED_HOST));
              Tracing tracing = Tracing.start(new TracingSettings("bench", "", spans, null));
-             CapabilityClient tracedClient = CapabilityClient.builder().broker(broker.target()).account(ACCOUNT)
+             CapabilityClient tracedClient = CapabilityClient.builder().broker("127.0.0.1:" + broker.port()).account(ACCOUNT)
                      .openTelemetry(tracing.openTelemetry()).build();
              Capabilities tracedCaps = tracedClient.acquire(Acquire.require("core.echo").preferHost(TRACED_HOST))) {
             CapabilityHandle echo = routedTo(caps.get("core.echo"), core.port());
@@ -520,7 +521,7 @@ final class Network implements AutoCloseable {
     }
 
     /** Starts a service on a thread of its own (the common pool may have one thread on two cores). */
-    private static CompletableFuture<ServiceRun> launch(Callable start) {
+    private static CompletableFuture<ServiceProcess> launch(Callable start) {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return start.call();
@@ -533,12 +534,12 @@ final class Network implements AutoCloseable {
     /** Starts one service. */
     @FunctionalInterface
     private interface Callable {
-        ServiceRun call() throws Exception;
+        ServiceProcess call() throws Exception;
     }
 
     @Override
     public void close() throws Exception {
-        for (CompletableFuture<ServiceRun> pending : launching.values()) {
+        for (CompletableFuture<ServiceProcess> pending : launching.values()) {
             try {
                 started.add(pending.join());
             } catch (RuntimeException didNotStart) {

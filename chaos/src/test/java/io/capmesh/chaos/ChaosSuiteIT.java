@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.DeployHeader;
@@ -21,22 +22,19 @@ import io.capmesh.stub.Acquire;
 import io.capmesh.stub.Capabilities;
 import io.capmesh.stub.CapabilityClient;
 import io.capmesh.stub.CapabilityHandle;
+import io.capmesh.testsupport.Await;
 import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,7 +42,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -84,18 +81,11 @@ class ChaosSuiteIT {
     @BeforeAll
     static void startMesh() throws Exception {
         brokerPort = ServiceProcess.freePort();
-        List<CompletableFuture<?>> starting = new ArrayList<>();
-        starting.add(start(() -> broker = startBroker()));
-        for (int i = 0; i < 2; i++) {
-            int index = i;
-            starting.add(start(() -> runtimes[index] = startRuntime(index, ServiceProcess.freePort())));
-        }
-        List<String> failed = new ArrayList<>();
-        for (CompletableFuture<?> start : starting) {
-            start.handle((done, failure) -> failure == null || failed.add(String.valueOf(failure.getCause())))
-                    .join();
-        }
-        assertThat(failed).as("services that did not start; logs in " + dir).isEmpty();
+        List<ServiceProcess> mesh = ServiceProcess.startTogether(List.of(ChaosSuiteIT::startBroker,
+                () -> startRuntime(0, ServiceProcess.freePort()), () -> startRuntime(1, ServiceProcess.freePort())));
+        broker = mesh.get(0);
+        runtimes[0] = mesh.get(1);
+        runtimes[1] = mesh.get(2);
         awaitServingRuntimes(Duration.ofSeconds(30));
         client = CapabilityClient.builder().broker("127.0.0.1:" + brokerPort).account("acme").build();
     }
@@ -479,16 +469,16 @@ class ChaosSuiteIT {
     }
 
     private static void awaitServingRuntimes(Duration timeout) throws InterruptedException {
-        await(timeout, () -> servingRuntimes() == 2);
+        Await.until("both runtimes serving at the broker", timeout, () -> servingRuntimes() == 2);
     }
 
     private static void awaitRuntimeCount(int count, Duration timeout) throws InterruptedException {
-        await(timeout, () -> servingRuntimes() == count);
+        Await.until(count + " runtimes serving at the broker", timeout, () -> servingRuntimes() == count);
     }
 
     /** From {@code since} until the runtime reports SERVING and answers a call of its own. */
     private static Duration untilHealthyAndServing(ServiceProcess runtime, long since) throws InterruptedException {
-        await(Duration.ofSeconds(10), () -> {
+        Await.until("the runtime serving and answering", Duration.ofSeconds(10), () -> {
             try {
                 return HealthGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(1, TimeUnit.SECONDS)
                         .check(HealthCheckRequest.getDefaultInstance()).getStatus()
@@ -502,25 +492,9 @@ class ChaosSuiteIT {
     }
 
     private static DeployResponse deploy(ServiceProcess runtime, Path jar) throws Exception {
-        CompletableFuture<DeployResponse> answer = new CompletableFuture<>();
-        StreamObserver<DeployRequest> requests = RuntimeServiceGrpc.newStub(runtime.channel())
-                .withDeadlineAfter(30, TimeUnit.SECONDS).deploy(new StreamObserver<>() {
-                    public void onNext(DeployResponse response) {
-                        answer.complete(response);
-                    }
-
-                    public void onError(Throwable t) {
-                        answer.completeExceptionally(t);
-                    }
-
-                    public void onCompleted() {
-                    }
-                });
-        requests.onNext(DeployRequest.newBuilder().setHeader(DeployHeader.newBuilder()
-                .setJar(ByteString.copyFrom(Files.readAllBytes(jar))).setFileName(jar.getFileName().toString()))
-                .build());
-        requests.onCompleted();
-        return answer.get(30, TimeUnit.SECONDS);
+        return PackageUpload.deploy(RuntimeServiceGrpc.newStub(runtime.channel()).withDeadlineAfter(30, TimeUnit.SECONDS),
+                DeployHeader.newBuilder().setFileName(jar.getFileName().toString()).build(), Files.readAllBytes(jar),
+                Duration.ofSeconds(30));
     }
 
     private static io.capmesh.proto.v1.InvokeResponse direct(ServiceProcess runtime, String capability,
@@ -547,21 +521,4 @@ class ChaosSuiteIT {
         return t.length() > 160 ? t.substring(0, 160) + "..." : t;
     }
 
-    private static void await(Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waited %s", timeout).isLessThan(end);
-            Thread.sleep(100);
-        }
-    }
-
-    private static CompletableFuture<Void> start(Callable<Object> start) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                start.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-    }
 }

@@ -62,7 +62,7 @@ final class DeployCommand implements Callable<Integer> {
             try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
                 var stub = RuntimeServiceGrpc.newStub(remote.channel()).withDeadlineAfter(timeout.toMillis(),
                         TimeUnit.MILLISECONDS);
-                deployed = Upload.send(stub::deploy, extension, timeout);
+                deployed = Upload.deploy(stub, extension, timeout);
             } catch (StatusRuntimeException e) {
                 throw refused("deploy", extension, runtime, e);
             }

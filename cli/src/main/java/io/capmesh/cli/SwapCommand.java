@@ -67,7 +67,7 @@ final class SwapCommand implements Callable<Integer> {
             try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
                 var stub = RuntimeServiceGrpc.newStub(remote.channel()).withDeadlineAfter(timeout.toMillis(),
                         TimeUnit.MILLISECONDS);
-                swapped = Upload.send(stub::swap, extension, timeout);
+                swapped = Upload.swap(stub, extension, timeout);
             } catch (StatusRuntimeException e) {
                 throw DeployCommand.refused("swap", extension, runtime, e);
             }

@@ -1,75 +1,55 @@
 package io.capmesh.cli;
 
-import com.google.protobuf.ByteString;
+import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.DeployHeader;
-import io.capmesh.proto.v1.DeployRequest;
+import io.capmesh.proto.v1.DeployResponse;
+import io.capmesh.proto.v1.RuntimeServiceGrpc.RuntimeServiceStub;
+import io.capmesh.proto.v1.SwapResponse;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Function;
+import java.util.function.Supplier;
 
-/** Streams a jar to a runtime's Deploy or Swap: a header (file name, sha256), then the bytes in 1 MB chunks. */
+/** A jar to a runtime's Deploy or Swap through {@link PackageUpload}, with its sha256 so the runtime checks it. */
 final class Upload {
-
-    private static final int CHUNK = 1 << 20;
 
     private Upload() {
     }
 
     /** @throws StatusRuntimeException with the runtime's answer when it refused the package */
-    static <R> R send(Function<StreamObserver<R>, StreamObserver<DeployRequest>> call, ExtensionJar jar,
-                      Duration timeout) {
-        CompletableFuture<R> result = new CompletableFuture<>();
-        StreamObserver<DeployRequest> requests = call.apply(new StreamObserver<>() {
-            @Override
-            public void onNext(R value) {
-                result.complete(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                result.completeExceptionally(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                result.complete(null);
-            }
-        });
-        byte[] bytes = jar.bytes();
-        requests.onNext(DeployRequest.newBuilder().setHeader(DeployHeader.newBuilder().setFileName(jar.fileName())
-                .setSha256(sha256(bytes))).build());
-        for (int at = 0; at < bytes.length; at += CHUNK) {
-            requests.onNext(DeployRequest.newBuilder()
-                    .setChunk(ByteString.copyFrom(bytes, at, Math.min(CHUNK, bytes.length - at))).build());
-        }
-        requests.onCompleted();
-        try {
-            R answer = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (answer == null) {
-                throw CliFailure.failed("the runtime ended the call without an answer");
-            }
-            return answer;
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof StatusRuntimeException s ? s : new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            throw CliFailure.failed("the runtime did not answer within " + timeout + " (raise it with --timeout)");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw CliFailure.failed("interrupted while waiting for the runtime");
-        }
+    static DeployResponse deploy(RuntimeServiceStub stub, ExtensionJar jar, Duration timeout) {
+        return answer(() -> PackageUpload.deploy(stub, header(jar), jar.bytes(), timeout));
     }
 
-    private static String sha256(byte[] bytes) {
+    /** @throws StatusRuntimeException with the runtime's answer when it refused the package */
+    static SwapResponse swap(RuntimeServiceStub stub, ExtensionJar jar, Duration timeout) {
+        return answer(() -> PackageUpload.swap(stub, header(jar), jar.bytes(), timeout));
+    }
+
+    private static <R> R answer(Supplier<R> upload) {
+        R answer;
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            answer = upload.get();
+        } catch (StatusRuntimeException refused) {
+            throw refused;
+        } catch (IllegalStateException notAnswered) { // no answer in time, or interrupted
+            throw CliFailure.failed(notAnswered.getMessage()
+                    + (notAnswered.getCause() instanceof TimeoutException ? " (raise it with --timeout)" : ""));
+        }
+        if (answer == null) {
+            throw CliFailure.failed("the runtime ended the call without an answer");
+        }
+        return answer;
+    }
+
+    private static DeployHeader header(ExtensionJar jar) {
+        try {
+            return DeployHeader.newBuilder().setFileName(jar.fileName())
+                    .setSha256(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(jar.bytes())))
+                    .build();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -1,6 +1,8 @@
 package io.capmesh.core;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.proto.client.Completion;
+import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.DeployHeader;
 import io.capmesh.proto.v1.ExtensionInfo;
 import io.capmesh.proto.v1.InvokeRequest;
@@ -10,8 +12,6 @@ import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
-import io.capmesh.runtime.client.Completion;
-import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;

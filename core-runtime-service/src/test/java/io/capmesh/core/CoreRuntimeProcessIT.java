@@ -3,14 +3,14 @@ package io.capmesh.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.proto.client.Completion;
+import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.DeployHeader;
 import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.ListExtensionsRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
-import io.capmesh.runtime.client.Completion;
-import io.capmesh.runtime.client.PackageUpload;
 import io.capmesh.runtime.pkg.Repackager;
 import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.reflection.v1.ServerReflectionGrpc;

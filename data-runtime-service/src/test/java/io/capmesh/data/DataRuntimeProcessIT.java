@@ -6,7 +6,7 @@ import io.capmesh.extensions.datasql.v1.ExecuteRequest;
 import io.capmesh.extensions.datasql.v1.QueryRequest;
 import io.capmesh.extensions.datasql.v1.SqlGrpc;
 import io.capmesh.extensions.datasql.v1.Value;
-import io.capmesh.runtime.client.Completion;
+import io.capmesh.proto.client.Completion;
 import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;

@@ -1,6 +1,7 @@
 package io.capmesh.runtime;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.DeployHeader;
 import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.InvokeRequest;
@@ -9,7 +10,6 @@ import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
-import io.capmesh.runtime.client.PackageUpload;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;

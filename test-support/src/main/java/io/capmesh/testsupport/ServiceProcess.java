@@ -14,22 +14,32 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A packaged capmesh service started as its own JVM, as an operator would start it (the JVM flags of
  * {@code bin/service}), with its gRPC and management ports on loopback; {@link #start} returns once the service
- * reports SERVING on {@code grpc.health.v1}.
+ * reports SERVING on {@code grpc.health.v1}, and {@link #startTime} says how long that took.
  */
 public final class ServiceProcess implements AutoCloseable {
+
+    /** Ports handed out by {@link #freePort} in this JVM: services started at once never get the same one. */
+    private static final Set<Integer> GIVEN = new HashSet<>();
 
     private final Process process;
     private final int port;
     private final int managementPort;
     private final Path log;
     private final ManagedChannel channel;
+    private final long launchedNanos = System.nanoTime();
+    private Duration startTime;
 
     private ServiceProcess(Process process, int port, int managementPort, Path log, ChannelCredentials credentials) {
         this.process = process;
@@ -74,8 +84,44 @@ public final class ServiceProcess implements AutoCloseable {
         int managementPort = freePort();
         Process process = launch(jar, log, port, managementPort, environment, args);
         ServiceProcess service = new ServiceProcess(process, port, managementPort, log, credentials);
-        service.awaitServing(Duration.ofSeconds(180)); // generous: several JVMs may start at once on two busy cores
+        try {
+            service.awaitServing(Duration.ofSeconds(180)); // generous: several JVMs may start at once on two busy cores
+        } catch (Exception | Error e) {
+            service.channel.shutdownNow(); // a start that failed leaves nothing behind: no process, no channel
+            throw e;
+        }
         return service;
+    }
+
+    /**
+     * Starts several services at once (a runtime keeps trying to register until its broker listens) and answers
+     * them in the order given. When any does not start, the others are stopped and the failure names every one.
+     */
+    public static List<ServiceProcess> startTogether(List<Callable<ServiceProcess>> starts) throws Exception {
+        List<CompletableFuture<ServiceProcess>> starting = starts.stream()
+                .map(start -> CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return start.call();
+                    } catch (Exception e) {
+                        throw new CompletionException(e);
+                    }
+                })).toList();
+        List<ServiceProcess> started = new ArrayList<>();
+        List<String> failed = new ArrayList<>();
+        for (CompletableFuture<ServiceProcess> start : starting) {
+            try {
+                started.add(start.join());
+            } catch (CompletionException e) {
+                failed.add(String.valueOf(e.getCause()));
+            }
+        }
+        if (!failed.isEmpty()) {
+            for (ServiceProcess service : started) {
+                service.close();
+            }
+            throw new IllegalStateException("services that did not start: " + String.join("; ", failed));
+        }
+        return started;
     }
 
     /**
@@ -112,9 +158,16 @@ public final class ServiceProcess implements AutoCloseable {
         return builder.start();
     }
 
+    /** A loopback port nothing listens on now, never one this JVM handed out before. */
     public static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+        synchronized (GIVEN) {
+            while (true) {
+                try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                    if (GIVEN.add(socket.getLocalPort())) {
+                        return socket.getLocalPort();
+                    }
+                }
+            }
         }
     }
 
@@ -132,6 +185,11 @@ public final class ServiceProcess implements AutoCloseable {
         return managementPort;
     }
 
+    /** From launching the JVM to its first SERVING answer. */
+    public Duration startTime() {
+        return startTime;
+    }
+
     private void awaitServing(Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
@@ -142,12 +200,15 @@ public final class ServiceProcess implements AutoCloseable {
             try {
                 if (health.withDeadlineAfter(1, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance())
                         .getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
+                    startTime = Duration.ofNanos(System.nanoTime() - launchedNanos);
                     return;
                 }
             } catch (RuntimeException notYet) {
-                // not listening yet
+                // not listening yet: connect again at the next poll, not after the channel's backoff, which grows
+                // to seconds while a JVM starts and would make every start look slower than it was
+                channel.resetConnectBackoff();
             }
-            Thread.sleep(100);
+            Thread.sleep(5); // fine-grained: start times are reported (benchmarks)
         }
         process.destroyForcibly();
         throw new IllegalStateException("the service did not report SERVING within " + timeout + "; see " + log);

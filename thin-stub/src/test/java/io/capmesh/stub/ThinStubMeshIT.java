@@ -11,6 +11,7 @@ import io.capmesh.proto.v1.ReleaseRequest;
 import io.capmesh.proto.v1.RenewRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.ServingState;
+import io.capmesh.testsupport.Await;
 import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -19,8 +20,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -56,21 +55,18 @@ class ThinStubMeshIT {
     @BeforeAll
     static void startMesh() throws Exception {
         int brokerPort = ServiceProcess.freePort();
-        // all three at once: a runtime keeps trying to register until the broker listens
-        var starting = List.of(
-                start(() -> ServiceProcess.start(BROKER, dir.resolve("broker.log"), brokerPort,
+        List<ServiceProcess> mesh = ServiceProcess.startTogether(List.of(
+                () -> ServiceProcess.start(BROKER, dir.resolve("broker.log"), brokerPort,
                         "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker/leases.db"),
                         "--capmesh.broker.lease-ttl=2s",
                         "--capmesh.broker.heartbeat-interval=300ms",
-                        "--capmesh.broker.unhealthy-after=1s")),
-                start(() -> startRuntime("a", brokerPort)),
-                start(() -> startRuntime("b", brokerPort)));
-        CompletableFuture.allOf(starting.toArray(CompletableFuture[]::new)).handle((done, failure) -> null).join();
-        broker = starting.get(0).isCompletedExceptionally() ? null : starting.get(0).join();
-        starting.subList(1, 3).stream().filter(s -> !s.isCompletedExceptionally()).forEach(s -> runtimes.add(s.join()));
-        assertThat(broker != null && runtimes.size() == 2).as("the mesh started; see the logs in " + dir).isTrue();
+                        "--capmesh.broker.unhealthy-after=1s"),
+                () -> startRuntime("a", brokerPort),
+                () -> startRuntime("b", brokerPort)));
+        broker = mesh.get(0);
+        runtimes.addAll(mesh.subList(1, 3));
         var health = CapabilityBrokerGrpc.newBlockingStub(broker.channel());
-        CallPolicyTest.await(Duration.ofSeconds(20), () -> health.health(BrokerHealthRequest.getDefaultInstance())
+        Await.until("both runtimes serving", Duration.ofSeconds(20), () -> health.health(BrokerHealthRequest.getDefaultInstance())
                 .getRuntimesList().stream().filter(r -> r.getState() == ServingState.SERVING).count() == 2);
         client = CapabilityClient.builder().broker("127.0.0.1:" + brokerPort).account("acme").build();
     }
@@ -202,15 +198,5 @@ class ThinStubMeshIT {
                 "--capmesh.runtime.data-dir=" + dir.resolve("runtime-" + name),
                 "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort,
                 "--capmesh.runtime.available=classpath*:nothing/*.jar");
-    }
-
-    private static CompletableFuture<ServiceProcess> start(Callable<ServiceProcess> start) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return start.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
     }
 }

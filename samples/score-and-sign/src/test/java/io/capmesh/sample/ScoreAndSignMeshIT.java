@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import io.capmesh.extensions.mlonnx.TinyClassifierFunction;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.ServingState;
-import io.capmesh.extensions.mlonnx.TinyClassifierFunction;
 import io.capmesh.stub.Capabilities;
 import io.capmesh.stub.CapabilityCallException;
 import io.capmesh.stub.CapabilityClient;
@@ -17,6 +17,7 @@ import io.capmesh.telemetry.TraceFiles;
 import io.capmesh.telemetry.TraceTree;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.telemetry.TracingSettings;
+import io.capmesh.testsupport.Await;
 import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.Status;
 import java.nio.file.Path;
@@ -25,7 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -57,7 +57,7 @@ class ScoreAndSignMeshIT {
     static Path dir;
     static Path spans;
     static ServiceProcess broker;
-    static final Map<String, ServiceProcess> runtimes = new java.util.concurrent.ConcurrentHashMap<>();
+    static final Map<String, ServiceProcess> runtimes = new java.util.LinkedHashMap<>();
     static Tracing tracing;
     static CapabilityClient client;
 
@@ -66,28 +66,27 @@ class ScoreAndSignMeshIT {
         spans = dir.resolve("spans");
         int brokerPort = ServiceProcess.freePort();
         String tracingTo = "--capmesh.tracing.span-dir=" + spans;
-        List<CompletableFuture<?>> starting = new ArrayList<>();
-        starting.add(start(() -> broker = ServiceProcess.start(JARS.resolve("capmesh-broker-service.jar"),
+        List<String> names = List.of("data", "ml-a", "ml-b", "crypto");
+        List<Callable<ServiceProcess>> starts = new ArrayList<>();
+        starts.add(() -> ServiceProcess.start(JARS.resolve("capmesh-broker-service.jar"),
                 dir.resolve("broker.log"), brokerPort, tracingTo,
                 "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker/leases.db"),
                 "--capmesh.broker.lease-ttl=2s",
                 "--capmesh.broker.heartbeat-interval=300ms",
-                "--capmesh.broker.unhealthy-after=1s")));
-        for (String runtime : List.of("data", "ml-a", "ml-b", "crypto")) {
+                "--capmesh.broker.unhealthy-after=1s"));
+        for (String runtime : names) {
             String service = runtime.replaceAll("-.*", "") + "-runtime-service";
-            starting.add(start(() -> runtimes.put(runtime, ServiceProcess.start(
-                    JARS.resolve("capmesh-" + service + ".jar"), dir.resolve(runtime + ".log"), tracingTo,
-                    "--capmesh.runtime.data-dir=" + dir.resolve(runtime),
-                    "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort))));
+            starts.add(() -> ServiceProcess.start(JARS.resolve("capmesh-" + service + ".jar"),
+                    dir.resolve(runtime + ".log"), tracingTo, "--capmesh.runtime.data-dir=" + dir.resolve(runtime),
+                    "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort));
         }
-        List<String> failed = new ArrayList<>();
-        for (CompletableFuture<?> start : starting) {
-            start.handle((done, failure) -> failure == null || failed.add(String.valueOf(failure.getCause())))
-                    .join();
+        List<ServiceProcess> mesh = ServiceProcess.startTogether(starts);
+        broker = mesh.get(0);
+        for (int i = 0; i < names.size(); i++) {
+            runtimes.put(names.get(i), mesh.get(i + 1));
         }
-        assertThat(failed).as("services that did not start").isEmpty();
         var health = CapabilityBrokerGrpc.newBlockingStub(broker.channel());
-        await(Duration.ofSeconds(30), () -> health.health(BrokerHealthRequest.getDefaultInstance())
+        Await.until("four runtimes serving", Duration.ofSeconds(30), () -> health.health(BrokerHealthRequest.getDefaultInstance())
                 .getRuntimesList().stream().filter(r -> r.getState() == ServingState.SERVING).count() == 4);
         tracing = Tracing.start(new TracingSettings(ScoreAndSign.SPAN, "", spans, Duration.ofMillis(100)));
         client = CapabilityClient.builder().broker("127.0.0.1:" + brokerPort).account("acme")
@@ -260,25 +259,6 @@ class ScoreAndSignMeshIT {
             }
             workers.shutdown();
             return load;
-        }
-    }
-
-    private static CompletableFuture<Void> start(Callable<Object> start) {
-        return CompletableFuture.runAsync(() -> {
-            try {
-                start.call();
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-    }
-
-    private static void await(Duration timeout, java.util.function.BooleanSupplier condition)
-            throws InterruptedException {
-        long end = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waited %s", timeout).isLessThan(end);
-            Thread.sleep(100);
         }
     }
 }

@@ -1,4 +1,4 @@
-package io.capmesh.runtime.client;
+package io.capmesh.proto.client;
 
 import com.google.protobuf.ByteString;
 import io.capmesh.proto.v1.DeployHeader;

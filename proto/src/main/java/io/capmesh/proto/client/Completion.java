@@ -1,4 +1,4 @@
-package io.capmesh.runtime.client;
+package io.capmesh.proto.client;
 
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
