@@ -1,5 +1,6 @@
 package io.capmesh.access;
 
+import io.capmesh.proto.client.CallHeaders;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
@@ -27,11 +28,6 @@ import javax.net.ssl.SSLSession;
  * message that says what to do. Control-plane calls and every refusal are written to the {@link AuditLog}.
  */
 public final class AccessInterceptor implements ServerInterceptor {
-
-    public static final Metadata.Key<String> AUTHORIZATION =
-            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-    public static final Metadata.Key<String> LEASE =
-            Metadata.Key.of("capmesh-lease", Metadata.ASCII_STRING_MARSHALLER);
 
     private final AccessPolicy policy;
     private final Grants grants;
@@ -84,10 +80,10 @@ public final class AccessInterceptor implements ServerInterceptor {
                         + "capmesh.access.principals." + principal.name() + ".roles");
             }
         } else if (requirement instanceof Requirement.Lease) {
-            String token = headers.get(LEASE);
+            String token = headers.get(CallHeaders.LEASE);
             if (token == null) {
                 refusal = Status.UNAUTHENTICATED.withDescription(method + " needs the lease token that Acquire "
-                        + "returned, in the " + LEASE.name() + " header");
+                        + "returned, in the " + CallHeaders.LEASE.name() + " header");
             } else {
                 try {
                     lease = leaseTokens.verifyLease(token);
@@ -128,7 +124,7 @@ public final class AccessInterceptor implements ServerInterceptor {
     }
 
     private Principal principal(ServerCall<?, ?> call, Metadata headers) throws Tokens.InvalidTokenException {
-        String authorization = headers.get(AUTHORIZATION);
+        String authorization = headers.get(CallHeaders.AUTHORIZATION);
         if (authorization != null) {
             if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
                 throw new Tokens.InvalidTokenException("the authorization header must be 'Bearer <token>'");

@@ -1,5 +1,6 @@
 package io.capmesh.access;
 
+import io.capmesh.proto.client.CallHeaders;
 import io.grpc.CallCredentials;
 import io.grpc.Metadata;
 import io.grpc.Status;
@@ -52,7 +53,7 @@ public final class BearerToken extends CallCredentials {
     public void applyRequestMetadata(RequestInfo request, Executor executor, MetadataApplier applier) {
         try {
             Metadata headers = new Metadata();
-            headers.put(AccessInterceptor.AUTHORIZATION, "Bearer " + token.get());
+            headers.put(CallHeaders.AUTHORIZATION, "Bearer " + token.get());
             applier.apply(headers);
         } catch (RuntimeException e) {
             applier.fail(Status.UNAUTHENTICATED.withDescription(e.getMessage()).withCause(e));

@@ -57,7 +57,8 @@ public final class TokenIssuer {
     /** The lease as a token that runtimes check on every call; valid until the lease expires. */
     public String leaseToken(LeaseToken lease) {
         return sign(new JWTClaimsSet.Builder().jwtID(lease.leaseId()).subject(lease.account())
-                .audience(Tokens.LEASE_AUDIENCE).claim(Tokens.CAPABILITIES_CLAIM, lease.capabilities().stream().sorted().toList())
+                .audience(Tokens.LEASE_AUDIENCE)
+                .claim(Tokens.CAPABILITIES_CLAIM, lease.capabilities().stream().sorted().toList())
                 .issueTime(Date.from(clock.instant())).expirationTime(Date.from(lease.expiresAt())).build());
     }
 

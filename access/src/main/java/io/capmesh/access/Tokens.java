@@ -12,6 +12,7 @@ import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Date;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -113,8 +114,9 @@ public final class Tokens {
         if (!now.minus(CLOCK_LEEWAY).isBefore(expiry)) {
             throw new InvalidTokenException("the " + what + " expired at " + expiry);
         }
-        if (claims.getNotBeforeTime() != null && now.plus(CLOCK_LEEWAY).isBefore(claims.getNotBeforeTime().toInstant())) {
-            throw new InvalidTokenException("the " + what + " is not valid before " + claims.getNotBeforeTime().toInstant());
+        Date notBefore = claims.getNotBeforeTime();
+        if (notBefore != null && now.plus(CLOCK_LEEWAY).isBefore(notBefore.toInstant())) {
+            throw new InvalidTokenException("the " + what + " is not valid before " + notBefore.toInstant());
         }
         return claims;
     }

@@ -1,5 +1,6 @@
 package io.capmesh.access;
 
+import io.capmesh.proto.client.CallHeaders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -176,14 +177,15 @@ class AccessInterceptorTest {
         String untrusted = new TokenIssuer(stranger, clock).accessToken("ops", Duration.ofMinutes(5));
         String lease = new TokenIssuer(broker, clock).leaseToken(lease("L1", "echo.call"));
         String valid = new TokenIssuer(operatorIssuer, clock).accessToken("ops", Duration.ofMinutes(5));
-        String tampered = valid.substring(0, valid.lastIndexOf('.') - 4) + "AAAA" + valid.substring(valid.lastIndexOf('.'));
+        int signature = valid.lastIndexOf('.');
+        String tampered = valid.substring(0, signature - 4) + "AAAA" + valid.substring(signature); // claims altered
 
         assertRefused(bearer(expired), Status.Code.UNAUTHENTICATED, "expired");
         assertRefused(bearer(untrusted), Status.Code.UNAUTHENTICATED, "does not trust");
         assertRefused(bearer(lease), Status.Code.UNAUTHENTICATED, "does not trust");
         assertRefused(bearer("not-a-token"), Status.Code.UNAUTHENTICATED, "not a signed JWT");
         assertRefused(bearer(tampered), Status.Code.UNAUTHENTICATED, "");
-        assertRefused(Map.of(AccessInterceptor.AUTHORIZATION, "Basic b3BzOm9wcw=="), Status.Code.UNAUTHENTICATED,
+        assertRefused(Map.of(CallHeaders.AUTHORIZATION, "Basic b3BzOm9wcw=="), Status.Code.UNAUTHENTICATED,
                 "Bearer <token>");
     }
 
@@ -214,7 +216,8 @@ class AccessInterceptorTest {
         assertThatThrownBy(() -> call(tlsChannel, INVOKE, "crypto.keys/import", lease(keys)))
                 .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.PERMISSION_DENIED))
                 .hasMessageContaining("lacks the role keys that crypto.keys/import needs");
-        assertThat(audit).hasSize(3).allSatisfy(line -> assertThat(line).contains("\"method\":\"test.Runtime/Invoke\""));
+        assertThat(audit).hasSize(3)
+                .allSatisfy(line -> assertThat(line).contains("\"method\":\"test.Runtime/Invoke\""));
     }
 
     @Test
@@ -261,11 +264,11 @@ class AccessInterceptorTest {
     }
 
     private static Map<Metadata.Key<String>, String> bearer(String token) {
-        return Map.of(AccessInterceptor.AUTHORIZATION, "Bearer " + token);
+        return Map.of(CallHeaders.AUTHORIZATION, "Bearer " + token);
     }
 
     private static Map<Metadata.Key<String>, String> lease(String token) {
-        return Map.of(AccessInterceptor.LEASE, token);
+        return Map.of(CallHeaders.LEASE, token);
     }
 
     private ManagedChannel channel(ChannelCredentials credentials) {

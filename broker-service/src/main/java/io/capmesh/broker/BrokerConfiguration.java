@@ -1,5 +1,10 @@
 package io.capmesh.broker;
 
+import io.capmesh.access.AccessPolicy;
+import io.capmesh.access.Requirement;
+import io.capmesh.access.Revocations;
+import io.capmesh.access.Role;
+import io.capmesh.access.spring.AccessAutoConfiguration;
 import io.capmesh.broker.acquire.GrpcRuntimeLoader;
 import io.capmesh.broker.acquire.Negotiator;
 import io.capmesh.broker.lease.JdbcLeaseStore;
@@ -9,6 +14,7 @@ import io.capmesh.broker.registry.RuntimeChannels;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.WatchHub;
+import io.grpc.CompositeChannelCredentials;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -40,9 +46,11 @@ class BrokerConfiguration {
 
     @Bean(destroyMethod = "close")
     RuntimeChannels runtimeChannels(RuntimeRegistry registry, Tracing tracing, Environment environment,
-                                    SslBundles sslBundles) {
+                                    SslBundles sslBundles, AccessAutoConfiguration.OutgoingCredentials outgoing) {
         return new RuntimeChannels(registry, tracing.clientInterceptor(),
-                OutgoingTls.credentials(environment, sslBundles));
+                outgoing.credentials().map(token -> CompositeChannelCredentials.create(
+                        OutgoingTls.credentials(environment, sslBundles), token))
+                        .orElseGet(() -> OutgoingTls.credentials(environment, sslBundles)));
     }
 
     @Bean
@@ -62,11 +70,27 @@ class BrokerConfiguration {
 
     @Bean
     BrokerGrpcService brokerGrpcService(BrokerProperties properties, RuntimeRegistry registry, LeaseStore leases,
-                                        GrpcRuntimeLoader loader, WatchHub watches) {
+                                        GrpcRuntimeLoader loader, WatchHub watches, Revocations revocations,
+                                        Clock clock) {
         Negotiator negotiator = new Negotiator(registry, leases, loader, new Negotiator.Limits(
                 properties.maxAcquireTimeout(), properties.maxCapabilities(), properties.leaseTtl()));
         return new BrokerGrpcService(registry, negotiator, leases, watches, properties.heartbeatInterval(),
-                properties.leaseTtl());
+                properties.leaseTtl(), properties.leaseIssuer(clock), revocations, clock);
+    }
+
+    /**
+     * Where access control is required: runtimes register with the runtime role, leases are taken by principals
+     * granted the account, and anyone authenticated may read the catalog and health.
+     */
+    @Bean
+    AccessPolicy brokerAccessPolicy() {
+        return method -> switch (method) {
+            case "capmesh.v1.CapabilityBroker/Register", "capmesh.v1.CapabilityBroker/Heartbeat",
+                 "capmesh.v1.CapabilityBroker/Deregister" -> Requirement.role(Role.RUNTIME);
+            case "capmesh.v1.CapabilityBroker/Acquire", "capmesh.v1.CapabilityBroker/Renew",
+                 "capmesh.v1.CapabilityBroker/Release" -> Requirement.role(Role.ACQUIRE);
+            default -> Requirement.AUTHENTICATED;
+        };
     }
 
     /**

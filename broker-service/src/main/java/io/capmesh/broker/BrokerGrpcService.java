@@ -1,5 +1,9 @@
 package io.capmesh.broker;
 
+import io.capmesh.access.CallAccess;
+import io.capmesh.access.LeaseToken;
+import io.capmesh.access.Revocations;
+import io.capmesh.access.TokenIssuer;
 import io.capmesh.broker.acquire.Negotiator;
 import io.capmesh.broker.acquire.Timestamps;
 import io.capmesh.broker.lease.LeaseStore;
@@ -8,6 +12,7 @@ import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.WatchHub;
 import io.capmesh.proto.v1.AcquireRequest;
 import io.capmesh.proto.v1.AcquireResponse;
+import io.capmesh.proto.v1.AcquiredCapability;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.BrokerHealthResponse;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
@@ -24,6 +29,7 @@ import io.capmesh.proto.v1.ReleaseRequest;
 import io.capmesh.proto.v1.ReleaseResponse;
 import io.capmesh.proto.v1.RenewRequest;
 import io.capmesh.proto.v1.RenewResponse;
+import io.capmesh.proto.v1.RevokedLease;
 import io.capmesh.proto.v1.RuntimeHealth;
 import io.capmesh.proto.v1.ServingState;
 import io.capmesh.proto.v1.WatchEvent;
@@ -34,9 +40,11 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -52,15 +60,26 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
     private final WatchHub watches;
     private final Duration heartbeatInterval;
     private final Duration leaseTtl;
+    private final Optional<TokenIssuer> leaseIssuer;
+    private final Revocations revocations;
+    private final Clock clock;
 
+    /**
+     * @param leaseIssuer signs the lease tokens runtimes check, when the broker has a signing key
+     * @param revocations leases released early, told to runtimes with each heartbeat
+     */
     public BrokerGrpcService(RuntimeRegistry registry, Negotiator negotiator, LeaseStore leases, WatchHub watches,
-                             Duration heartbeatInterval, Duration leaseTtl) {
+                             Duration heartbeatInterval, Duration leaseTtl, Optional<TokenIssuer> leaseIssuer,
+                             Revocations revocations, Clock clock) {
         this.registry = registry;
         this.negotiator = negotiator;
         this.leases = leases;
         this.watches = watches;
         this.heartbeatInterval = heartbeatInterval;
         this.leaseTtl = leaseTtl;
+        this.leaseIssuer = leaseIssuer;
+        this.revocations = revocations;
+        this.clock = clock;
     }
 
     @Override
@@ -76,7 +95,8 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
         Span span = Span.current(); // the call's server span, when tracing is on
         span.setAttribute(CapmeshAttributes.ACCOUNT, request.getAccount());
         answer(observer, () -> {
-            AcquireResponse granted = negotiator.acquire(request);
+            CallAccess.checkAccount(request.getAccount());
+            AcquireResponse granted = withToken(negotiator.acquire(request), request.getAccount());
             span.setAttribute(CapmeshAttributes.LEASE, granted.getLeaseId());
             span.setAttribute(CapmeshAttributes.CAPABILITY, granted.getAcquiredList().stream()
                     .map(a -> a.getName() + "@" + a.getVersion()).collect(Collectors.joining(",")));
@@ -91,7 +111,10 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
     public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> observer) {
         answer(observer, () -> {
             requireLease(request.getLeaseId(), request.getAccount());
+            CallAccess.checkAccount(request.getAccount());
             check(leases.release(request.getLeaseId(), request.getAccount()), request.getLeaseId());
+            // its token may have been renewed up to a full lease from now, no further
+            revocations.revoke(request.getLeaseId(), clock.instant().plus(leaseTtl));
             return ReleaseResponse.getDefaultInstance();
         });
     }
@@ -100,9 +123,15 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
     public void renew(RenewRequest request, StreamObserver<RenewResponse> observer) {
         answer(observer, () -> {
             requireLease(request.getLeaseId(), request.getAccount());
+            CallAccess.checkAccount(request.getAccount());
             LeaseStore.Outcome outcome = leases.renew(request.getLeaseId(), request.getAccount(), leaseTtl);
             check(outcome, request.getLeaseId());
-            return RenewResponse.newBuilder().setExpiresAt(Timestamps.of(outcome.expiresAt())).build();
+            RenewResponse.Builder renewed = RenewResponse.newBuilder().setExpiresAt(Timestamps.of(outcome.expiresAt()));
+            leaseIssuer.ifPresent(issuer -> leases.find(request.getLeaseId()).ifPresent(lease ->
+                    renewed.setLeaseToken(issuer.leaseToken(new LeaseToken(lease.id(), lease.account(),
+                            lease.grants().stream().map(LeaseStore.Grant::capability).collect(Collectors.toSet()),
+                            outcome.expiresAt())))));
+            return renewed.build();
         });
     }
 
@@ -156,7 +185,10 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
             }
             boolean known = registry.heartbeat(request.getRuntimeId(), request.getState() == ServingState.SERVING
                     ? ServingState.SERVING : ServingState.NOT_SERVING, request.getOffersList());
-            return HeartbeatResponse.newBuilder().setReRegister(!known).build();
+            HeartbeatResponse.Builder response = HeartbeatResponse.newBuilder().setReRegister(!known);
+            revocations.current(clock.instant()).forEach((id, expiresAt) -> response.addRevokedLeases(
+                    RevokedLease.newBuilder().setLeaseId(id).setExpiresAt(Timestamps.of(expiresAt))));
+            return response.build();
         });
     }
 
@@ -180,6 +212,16 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
             }
         }
         return problems;
+    }
+
+    private AcquireResponse withToken(AcquireResponse granted, String account) {
+        if (leaseIssuer.isEmpty() || granted.getLeaseId().isEmpty()) {
+            return granted;
+        }
+        LeaseToken lease = new LeaseToken(granted.getLeaseId(), account, granted.getAcquiredList().stream()
+                .map(AcquiredCapability::getName).collect(Collectors.toSet()),
+                Timestamps.toInstant(granted.getExpiresAt()));
+        return granted.toBuilder().setLeaseToken(leaseIssuer.get().leaseToken(lease)).build();
     }
 
     private static void requireLease(String leaseId, String account) {

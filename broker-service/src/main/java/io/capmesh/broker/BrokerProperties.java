@@ -1,6 +1,12 @@
 package io.capmesh.broker;
 
+import io.capmesh.access.TokenIssuer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
@@ -15,6 +21,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxAcquireTimeout  the longest timeout an Acquire may ask for
  * @param maxCapabilities    most capabilities (required plus optional) in one Acquire
  * @param store              where leases live
+ * @param leaseSigningKey    the key pair (ECDSA P-256, PEM text or a file, as {@code capmesh keygen --algorithm
+ *                           ecdsa-p256} writes it) that signs lease tokens for runtimes that require them; every
+ *                           broker replica has the same; empty: leases carry no token
  */
 @ConfigurationProperties("capmesh.broker")
 public record BrokerProperties(
@@ -25,7 +34,24 @@ public record BrokerProperties(
         @DefaultValue("30s") Duration leaseTtl,
         @DefaultValue("60s") Duration maxAcquireTimeout,
         @DefaultValue("64") int maxCapabilities,
-        @DefaultValue Store store) {
+        @DefaultValue Store store,
+        String leaseSigningKey) {
+
+    /** Signs lease tokens, when a key is configured. */
+    public Optional<TokenIssuer> leaseIssuer(Clock clock) {
+        if (leaseSigningKey == null || leaseSigningKey.isBlank()) {
+            return Optional.empty();
+        }
+        String pem = leaseSigningKey.strip();
+        try {
+            if (!pem.startsWith("-----BEGIN")) {
+                pem = Files.readString(Path.of(pem));
+            }
+            return Optional.of(TokenIssuer.fromPem(pem, clock));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalStateException("capmesh.broker.lease-signing-key: " + e.getMessage(), e);
+        }
+    }
 
     /**
      * @param url      JDBC URL: {@code jdbc:sqlite:<file>} (embedded default) or {@code jdbc:postgresql://...}

@@ -1,15 +1,19 @@
 package io.capmesh.cli;
 
+import io.capmesh.access.BearerToken;
 import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code --broker} and {@code --tls}: which broker a command talks to (by default the local mesh's, else
- * 127.0.0.1:9090), and whether with mutual TLS (by default as the local mesh was started).
+ * {@code --broker}, {@code --tls} and {@code --token-file}: which broker a command talks to (by default the local
+ * mesh's, else 127.0.0.1:9090), whether with mutual TLS (by default as the local mesh was started), and with which
+ * bearer token.
  */
 public final class BrokerTarget {
 
@@ -22,6 +26,11 @@ public final class BrokerTarget {
                     + " client-key.pem); default: as the local mesh in --dir was started, when --broker is not given.")
     private Path tls;
 
+    @Option(names = "--token-file", paramLabel = "FILE", defaultValue = "${env:CAPMESH_TOKEN_FILE}",
+            description = "Send the bearer token in FILE (from `capmesh token`) to services that require access"
+                    + " control (default: $CAPMESH_TOKEN_FILE).")
+    private Path tokenFile;
+
     @Mixin
     private MeshDirectory directory;
 
@@ -32,11 +41,18 @@ public final class BrokerTarget {
         return LocalMesh.brokerOf(directory.mesh().dir()).orElse(HostPort.loopback(LocalMesh.DEFAULT_BASE_PORT));
     }
 
-    /** How to secure channels to the broker and its runtimes. */
+    /** How to secure channels to the broker and its runtimes, and who to say the caller is. */
     public ChannelCredentials credentials() {
         Optional<Path> certificates = tls != null ? Optional.of(tls)
                 : broker != null ? Optional.empty() : LocalMesh.tlsOf(directory.mesh().dir());
-        return certificates.map(dir -> new TlsDirectory(dir).clientCredentials())
+        ChannelCredentials channel = certificates.map(dir -> new TlsDirectory(dir).clientCredentials())
                 .orElseGet(InsecureChannelCredentials::create);
+        if (tokenFile == null) {
+            return channel;
+        }
+        if (!Files.isReadable(tokenFile)) {
+            throw CliFailure.usage("--token-file " + tokenFile + " cannot be read");
+        }
+        return CompositeChannelCredentials.create(channel, BearerToken.fromFile(tokenFile));
     }
 }

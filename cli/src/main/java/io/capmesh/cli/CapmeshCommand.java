@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
                 UnloadCommand.class,
                 SignCommand.class,
                 KeygenCommand.class,
+                TokenCommand.class,
                 HealthCommand.class,
                 WatchCommand.class,
                 TraceCommand.class,

@@ -20,25 +20,37 @@ import io.capmesh.extensions.crypto.v1.ListKeysRequest;
 import io.capmesh.extensions.crypto.v1.SignRequest;
 import io.capmesh.extensions.crypto.v1.SignerGrpc;
 import io.capmesh.extensions.crypto.v1.VerifySignatureRequest;
+import io.capmesh.access.LeaseToken;
+import io.capmesh.access.TokenIssuer;
+import io.capmesh.proto.client.CallHeaders;
 import io.capmesh.proto.client.Completion;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.capmesh.signing.SignatureAlgorithm;
+import io.capmesh.signing.SigningKeys;
 import io.capmesh.testsupport.ServiceProcess;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -68,6 +80,60 @@ class CryptoRuntimeProcessIT {
 
     @TempDir
     Path dir;
+
+    @Test
+    void whereAccessIsRequiredKeysAreManagedOnlyWithTheKeysRole() throws Exception {
+        KeyPair operatorKey = SigningKeys.generate(SignatureAlgorithm.ECDSA_P256);
+        KeyPair brokerKey = SigningKeys.generate(SignatureAlgorithm.ECDSA_P256);
+        TokenIssuer operator = new TokenIssuer(operatorKey, Clock.systemUTC());
+        TokenIssuer broker = new TokenIssuer(brokerKey, Clock.systemUTC());
+        Path operatorPublic = Files.writeString(dir.resolve("operator.pem"),
+                SigningKeys.toPem(operatorKey.getPublic()));
+        Path brokerPublic = Files.writeString(dir.resolve("broker.pem"), SigningKeys.toPem(brokerKey.getPublic()));
+        String lease = broker.leaseToken(new LeaseToken("L1", "shop", Set.of("crypto.keys", "crypto.sign"),
+                Instant.now().plus(Duration.ofMinutes(10))));
+        Path data = dir.resolve("secured");
+        try (ServiceProcess runtime = ServiceProcess.start(JAR, dir.resolve("secured.log"),
+                Map.of("CAPMESH_CRYPTO_MASTER_KEY", randomBase64()),
+                "--capmesh.runtime.data-dir=" + data,
+                "--capmesh.access.mode=required",
+                "--capmesh.access.token-issuers=" + operatorPublic,
+                "--capmesh.access.lease-issuers=" + brokerPublic,
+                "--capmesh.access.principals.custodian.roles=keys")) {
+            GenerateKeyRequest generate = GenerateKeyRequest.newBuilder().setType(KeyType.ED25519).build();
+            var asShop = KeysGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers(lease, null)));
+            assertStatus(() -> asShop.generate(generate), Status.Code.PERMISSION_DENIED,
+                    "anonymous (none) lacks the role keys that capmesh.crypto.v1.Keys/Generate needs");
+            var runtimeService = RuntimeServiceGrpc.newBlockingStub(runtime.channel())
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers(lease, null)));
+            assertStatus(() -> runtimeService.invoke(InvokeRequest.newBuilder().setCapability("crypto.keys")
+                            .setMethod("generate").setPayload(generate.toByteString()).build()),
+                    Status.Code.PERMISSION_DENIED, "anonymous (none) lacks the role keys that crypto.keys/generate needs");
+
+            var asCustodian = KeysGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(
+                            headers(lease, operator.accessToken("custodian", Duration.ofMinutes(10)))));
+            String keyId = asCustodian.generate(generate).getKeyId();
+            // using a key needs only the lease
+            var signer = SignerGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers(lease, null)));
+            assertThat(signer.sign(SignRequest.newBuilder().setKeyId(keyId)
+                    .setMessage(ByteString.copyFromUtf8("m")).build()).getSignature().size()).isEqualTo(64);
+            assertStatus(() -> KeysGrpc.newBlockingStub(runtime.channel()).list(ListKeysRequest.getDefaultInstance()),
+                    Status.Code.UNAUTHENTICATED, "capmesh.crypto.v1.Keys/List needs the lease token that Acquire"
+                            + " returned, in the capmesh-lease header");
+        }
+    }
+
+    private static Metadata headers(String lease, String bearer) {
+        Metadata headers = new Metadata();
+        headers.put(CallHeaders.LEASE, lease);
+        if (bearer != null) {
+            headers.put(CallHeaders.AUTHORIZATION, "Bearer " + bearer);
+        }
+        return headers;
+    }
 
     @Test
     void keepsItsKeysAcrossARestartEncryptedAtRestAndRefusesAnotherMasterKey() throws Exception {

@@ -87,6 +87,98 @@ class BrokenManifestsTest {
                 "ConfigMap settings: CAPMESH_BROKER_STORE_PASSWORD looks secret; put it in a Secret");
     }
 
+    @Test
+    void aTlsServiceProbedOverGrpcOrReadingItsKeyFromElsewhereThanASecretIsReported() {
+        List<Object> objects = Manifests.parse("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: tls-settings
+                data:
+                  SPRING_GRPC_SERVER_SSL_BUNDLE: capmesh-tls
+                  CAPMESH_TLS_CERTIFICATE: /etc/capmesh/tls/tls.crt
+                  CAPMESH_TLS_PRIVATEKEY: /etc/capmesh/tls/tls.key
+                  CAPMESH_TLS_CA: /etc/capmesh/tls/ca.crt
+                ---
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: careless
+                spec:
+                  selector:
+                    matchLabels:
+                      app.kubernetes.io/name: careless
+                  template:
+                    metadata:
+                      labels:
+                        app.kubernetes.io/name: careless
+                    spec:
+                      containers:
+                        - name: careless
+                          image: capmesh/broker
+                          envFrom:
+                            - configMapRef:
+                                name: tls-settings
+                          startupProbe:
+                            grpc:
+                              port: 9090
+                          readinessProbe:
+                            grpc:
+                              port: 9090
+                          livenessProbe:
+                            httpGet:
+                              path: /actuator/health/liveness
+                              port: 8090
+                          volumeMounts:
+                            - name: tls
+                              mountPath: /etc/capmesh/tls
+                      volumes:
+                        - name: tls
+                          emptyDir: {}
+                """).stream().map(SchemaCheck::bind).map(Object.class::cast).toList();
+
+        assertThat(ProjectRules.check(objects)).filteredOn(problem -> problem.contains("TLS")).containsExactlyInAnyOrder(
+                "Deployment careless container careless: serves gRPC with TLS, and Kubernetes' gRPC startup probe"
+                        + " cannot speak TLS: probe the management port (httpGet /actuator/health/...)",
+                "Deployment careless container careless: serves gRPC with TLS, and Kubernetes' gRPC readiness probe"
+                        + " cannot speak TLS: probe the management port (httpGet /actuator/health/...)",
+                "Deployment careless container careless: CAPMESH_TLS_CERTIFICATE (/etc/capmesh/tls/tls.crt) is not"
+                        + " in a Secret volume mounted read-only",
+                "Deployment careless container careless: CAPMESH_TLS_PRIVATEKEY (/etc/capmesh/tls/tls.key) is not"
+                        + " in a Secret volume mounted read-only",
+                "Deployment careless container careless: CAPMESH_TLS_CA (/etc/capmesh/tls/ca.crt) is not in a"
+                        + " Secret volume mounted read-only");
+    }
+
+    @Test
+    void aPrivateKeyInAnyObjectIsReportedWhetherPlainOrBase64() {
+        String key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+        List<Object> objects = Manifests.parse("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: pasted
+                data:
+                  service.key: |
+                %s
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata:
+                  name: committed-tls
+                type: kubernetes.io/tls
+                data:
+                  tls.crt: ""
+                  tls.key: %s
+                """.formatted(key.indent(4).stripTrailing(),
+                java.util.Base64.getEncoder().encodeToString(key.getBytes(java.nio.charset.StandardCharsets.US_ASCII))))
+                .stream().map(SchemaCheck::bind).map(Object.class::cast).toList();
+
+        assertThat(ProjectRules.check(objects)).containsExactlyInAnyOrder(
+                "ConfigMap pasted: holds a private key; refer to a Secret the operator creates instead",
+                "Secret committed-tls: holds a private key; refer to a Secret the operator creates instead");
+    }
+
     private static Path fixture(String name) throws URISyntaxException {
         return Path.of(BrokenManifestsTest.class.getResource("/broken/" + name).toURI());
     }

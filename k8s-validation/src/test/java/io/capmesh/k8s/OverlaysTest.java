@@ -8,6 +8,7 @@ import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1NetworkPolicyPeer;
 import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
+import io.kubernetes.client.openapi.models.V1Probe;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -68,9 +69,18 @@ class OverlaysTest {
         List<Object> bound = bind(overlay);
         for (String tier : TIERS) {
             V1Container container = container(bound, tier);
-            int port = GRPC_PORTS.get(tier);
-            assertThat(container.getStartupProbe().getGrpc().getPort()).as(tier).isEqualTo(port);
-            assertThat(container.getReadinessProbe().getGrpc().getPort()).as(tier).isEqualTo(port);
+            if (servesTls(bound, tier)) {
+                // Kubernetes' gRPC probe cannot speak TLS: readiness of the context, on the management port
+                for (V1Probe probe : List.of(container.getStartupProbe(), container.getReadinessProbe())) {
+                    assertThat(probe.getGrpc()).as(tier).isNull();
+                    assertThat(probe.getHttpGet().getPath()).as(tier).isEqualTo("/actuator/health/readiness");
+                    assertThat(probe.getHttpGet().getPort().toString()).as(tier).isEqualTo("management");
+                }
+            } else {
+                int port = GRPC_PORTS.get(tier);
+                assertThat(container.getStartupProbe().getGrpc().getPort()).as(tier).isEqualTo(port);
+                assertThat(container.getReadinessProbe().getGrpc().getPort()).as(tier).isEqualTo(port);
+            }
             assertThat(container.getLivenessProbe().getHttpGet().getPath()).as(tier)
                     .isEqualTo("/actuator/health/liveness");
             assertThat(container.getLifecycle().getPreStop()).as(tier + " drains before SIGTERM").isNotNull();
@@ -78,7 +88,15 @@ class OverlaysTest {
                     .isGreaterThanOrEqualTo(35L);
             assertThat(settings(bound, tier)).as(tier).containsEntry("OTEL_SERVICE_NAME", tier)
                     .containsEntry("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4317");
-            if (!tier.equals("broker")) {
+            if (!tier.equals("broker") && servesTls(bound, tier)) {
+                // the name its certificate carries (*.<tier>.<namespace>.svc), which peers check it against
+                assertThat(env(container, "CAPMESH_RUNTIME_BROKER_ADVERTISEHOST").getValue())
+                        .as(tier + " registers its pod's name in its headless Service")
+                        .isEqualTo("$(CAPMESH_RUNTIME_BROKER_RUNTIMEID)." + tier + "." + namespace(bound) + ".svc");
+                assertThat(container.getEnv()).extracting(V1EnvVar::getName).as(tier + ": $(...) sees only earlier"
+                        + " variables").containsSubsequence("CAPMESH_RUNTIME_BROKER_RUNTIMEID",
+                        "CAPMESH_RUNTIME_BROKER_ADVERTISEHOST");
+            } else if (!tier.equals("broker")) {
                 assertThat(env(container, "CAPMESH_RUNTIME_BROKER_ADVERTISEHOST").getValueFrom().getFieldRef()
                         .getFieldPath()).as(tier + " registers its pod address").isEqualTo("status.podIP");
             }
@@ -132,6 +150,45 @@ class OverlaysTest {
         }
     }
 
+    @Test
+    void prodServesMutualTlsEverywhereWithEachServicesOwnSecretReadAgainWhenRenewed() throws Exception {
+        List<Object> bound = bind("prod");
+        for (String tier : TIERS) {
+            Map<String, String> settings = settings(bound, tier);
+            assertThat(settings).as(tier).containsEntry("SPRING_GRPC_SERVER_SSL_BUNDLE", "capmesh-tls")
+                    .containsEntry("SPRING_GRPC_SERVER_SSL_CLIENTAUTH", "require")
+                    .containsEntry("CAPMESH_TLS_CERTIFICATE", "/etc/capmesh/tls/tls.crt")
+                    .containsEntry("CAPMESH_TLS_PRIVATEKEY", "/etc/capmesh/tls/tls.key")
+                    .containsEntry("CAPMESH_TLS_CA", "/etc/capmesh/tls/ca.crt")
+                    .doesNotContainKey("CAPMESH_TLS_BUNDLE"); // its own channels use the bundle it serves with
+            assertThat(java.time.Duration.parse("PT" + settings.get("CAPMESH_TLS_REFRESHPERIOD").toUpperCase()))
+                    .as(tier + " reads renewed certificates").isPositive();
+            assertThat(container(bound, tier).getVolumeMounts()).as(tier).anySatisfy(mount -> {
+                assertThat(mount.getMountPath()).isEqualTo("/etc/capmesh/tls");
+                assertThat(mount.getReadOnly()).isTrue();
+                assertThat(template(bound, tier).getSpec().getVolumes()).filteredOn(v -> v.getName()
+                        .equals(mount.getName())).singleElement().satisfies(volume -> {
+                            assertThat(volume.getSecret().getSecretName()).isEqualTo(tier + "-tls");
+                            assertThat(volume.getSecret().getOptional()).isNotEqualTo(Boolean.TRUE);
+                        });
+            });
+        }
+        assertThat(servesTls(bound, "otel-collector")).as("the collector stays as it is").isFalse();
+        assertThat(bound).filteredOn(io.kubernetes.client.openapi.models.V1Service.class::isInstance)
+                .map(io.kubernetes.client.openapi.models.V1Service.class::cast)
+                .filteredOn(svc -> TIERS.subList(1, TIERS.size()).contains(svc.getMetadata().getName()))
+                .hasSize(TIERS.size() - 1).allSatisfy(svc -> assertThat(svc.getSpec().getPublishNotReadyAddresses())
+                        .as(svc.getMetadata().getName() + ": a registered runtime's name resolves at once").isTrue());
+    }
+
+    @Test
+    void devServesPlaintextAsBefore() throws Exception {
+        List<Object> bound = bind("dev");
+        for (String tier : TIERS) {
+            assertThat(servesTls(bound, tier)).as(tier).isFalse();
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("overlays")
     void onlyTheBrokerAndThinStubsReachTheRuntimesAndOnlyCryptoClientsTheCryptoTier(String overlay) throws Exception {
@@ -158,6 +215,21 @@ class OverlaysTest {
     private static List<Object> bind(String overlay) throws Exception {
         return Manifests.render(K8S.resolve("overlays").resolve(overlay)).stream().map(SchemaCheck::bind)
                 .map(Object.class::cast).toList();
+    }
+
+    /** Whether the workload's container, with what it is given (ConfigMaps and its own variables), serves TLS. */
+    private static boolean servesTls(List<Object> bound, String name) {
+        Map<String, Map<String, String>> configMaps = new java.util.HashMap<>();
+        bound.stream().filter(V1ConfigMap.class::isInstance).map(V1ConfigMap.class::cast)
+                .forEach(m -> configMaps.put(m.getMetadata().getName(), m.getData() == null ? Map.of() : m.getData()));
+        return !ProjectRules.settings(container(bound, name), configMaps)
+                .getOrDefault(ProjectRules.SERVER_BUNDLE, "").isBlank();
+    }
+
+    private static String namespace(List<Object> bound) {
+        return bound.stream().filter(io.kubernetes.client.openapi.models.V1Namespace.class::isInstance)
+                .map(n -> ((io.kubernetes.client.openapi.models.V1Namespace) n).getMetadata().getName())
+                .findFirst().orElseThrow();
     }
 
     private static V1PodTemplateSpec template(List<Object> bound, String name) {

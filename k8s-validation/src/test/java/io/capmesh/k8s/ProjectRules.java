@@ -1,5 +1,7 @@
 package io.capmesh.k8s;
 
+import io.kubernetes.client.common.KubernetesObject;
+import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1ContainerPort;
@@ -7,10 +9,13 @@ import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1PodDisruptionBudget;
 import io.kubernetes.client.openapi.models.V1PodSecurityContext;
 import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
+import io.kubernetes.client.openapi.models.V1Probe;
+import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1SecurityContext;
 import io.kubernetes.client.openapi.models.V1Service;
 import io.kubernetes.client.openapi.models.V1StatefulSet;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +31,12 @@ import java.util.stream.Stream;
  * <li>every workload (each tier) has a PodDisruptionBudget that selects its pods;</li>
  * <li>a Service in front of runtimes is headless (thin stubs balance themselves);</li>
  * <li>an autoscaler targets a workload that exists;</li>
- * <li>no ConfigMap holds anything that looks secret.</li>
+ * <li>no ConfigMap holds anything that looks secret;</li>
+ * <li>a container that serves gRPC with TLS ({@code SPRING_GRPC_SERVER_SSL_BUNDLE} set) is not probed with
+ *     Kubernetes' gRPC probe, which cannot speak TLS, and reads its certificate, key and CA
+ *     ({@code CAPMESH_TLS_*}) from a Secret mounted read-only;</li>
+ * <li>no object carries a private key: key material lives in Secrets the operator creates, which the manifests only
+ *     refer to.</li>
  * </ul>
  */
 final class ProjectRules {
@@ -34,6 +44,15 @@ final class ProjectRules {
     /** A setting named for a secret: the noun ends the name (CAPMESH_BROKER_STORE_PASSWORD, not ..._GENERATEMASTERKEY). */
     private static final Pattern SECRET = Pattern.compile("(?i)(.*[-_.])?(password|secret|token|credentials?"
             + "|master[-_.]key|private[-_.]key)");
+
+    /** The settings naming the files a service's TLS bundle ({@code capmesh.tls.*}) is read from. */
+    static final List<String> TLS_FILES = List.of("CAPMESH_TLS_CERTIFICATE", "CAPMESH_TLS_PRIVATEKEY", "CAPMESH_TLS_CA");
+
+    /** The bundle a service's gRPC server serves TLS with; set, the gRPC port speaks only TLS. */
+    static final String SERVER_BUNDLE = "SPRING_GRPC_SERVER_SSL_BUNDLE";
+
+    /** A PEM private key block ({@code BEGIN PRIVATE KEY}, {@code BEGIN EC PRIVATE KEY}, ...). */
+    private static final Pattern PRIVATE_KEY = Pattern.compile("PRIVATE KEY-----");
 
     /** A workload and its pod template. */
     record Workload(String kind, String name, V1PodTemplateSpec template) {
@@ -50,8 +69,15 @@ final class ProjectRules {
     static List<String> check(List<Object> objects) {
         List<String> problems = new ArrayList<>();
         List<Workload> workloads = workloads(objects);
+        Map<String, Map<String, String>> configMaps = of(objects, V1ConfigMap.class).collect(
+                java.util.stream.Collectors.toMap(m -> m.getMetadata().getName(),
+                        m -> m.getData() == null ? Map.of() : m.getData(), (a, b) -> a));
         for (Workload workload : workloads) {
             checkPod(workload, problems);
+            checkTls(workload, configMaps, problems);
+        }
+        for (Object object : objects) {
+            checkNoPrivateKey(object, problems);
         }
         List<V1PodDisruptionBudget> budgets = of(objects, V1PodDisruptionBudget.class).toList();
         for (Workload workload : workloads) {
@@ -130,6 +156,77 @@ final class ProjectRules {
             if (ports.isEmpty() || ports.stream().map(V1ContainerPort::getName).anyMatch(Objects::isNull)) {
                 problems.add(where + "every port needs a name");
             }
+        }
+    }
+
+    /**
+     * What a container is configured with: the ConfigMaps it takes whole ({@code envFrom}), then its own literal
+     * variables on top.
+     */
+    static Map<String, String> settings(V1Container container, Map<String, Map<String, String>> configMaps) {
+        Map<String, String> settings = new java.util.HashMap<>();
+        if (container.getEnvFrom() != null) {
+            container.getEnvFrom().stream().filter(from -> from.getConfigMapRef() != null)
+                    .forEach(from -> settings.putAll(configMaps.getOrDefault(from.getConfigMapRef().getName(),
+                            Map.of())));
+        }
+        if (container.getEnv() != null) {
+            container.getEnv().stream().filter(env -> env.getValue() != null)
+                    .forEach(env -> settings.put(env.getName(), env.getValue()));
+        }
+        return settings;
+    }
+
+    private static void checkTls(Workload workload, Map<String, Map<String, String>> configMaps,
+                                 List<String> problems) {
+        for (V1Container container : workload.template().getSpec().getContainers()) {
+            String where = workload.kind() + " " + workload.name() + " container " + container.getName() + ": ";
+            Map<String, String> settings = settings(container, configMaps);
+            String bundle = settings.getOrDefault(SERVER_BUNDLE, "");
+            if (bundle.isBlank()) {
+                continue;
+            }
+            Map<String, V1Probe> probes = new java.util.LinkedHashMap<>();
+            probes.put("startup", container.getStartupProbe());
+            probes.put("readiness", container.getReadinessProbe());
+            probes.put("liveness", container.getLivenessProbe());
+            probes.forEach((kind, probe) -> {
+                if (probe != null && probe.getGrpc() != null) {
+                    problems.add(where + "serves gRPC with TLS, and Kubernetes' gRPC " + kind + " probe cannot speak"
+                            + " TLS: probe the management port (httpGet /actuator/health/...)");
+                }
+            });
+            for (String file : TLS_FILES) {
+                String path = settings.get(file);
+                if (path == null || path.isBlank()) {
+                    continue;
+                }
+                boolean fromSecret = container.getVolumeMounts() != null && container.getVolumeMounts().stream()
+                        .anyMatch(mount -> path.startsWith(mount.getMountPath().replaceAll("/*$", "/"))
+                                && Boolean.TRUE.equals(mount.getReadOnly())
+                                && workload.template().getSpec().getVolumes().stream().anyMatch(volume ->
+                                volume.getName().equals(mount.getName()) && volume.getSecret() != null));
+                if (!fromSecret) {
+                    problems.add(where + file + " (" + path + ") is not in a Secret volume mounted read-only");
+                }
+            }
+        }
+    }
+
+    private static void checkNoPrivateKey(Object object, List<String> problems) {
+        List<String> texts = new ArrayList<>(List.of(JSON.serialize(object)));
+        if (object instanceof V1Secret secret) {
+            if (secret.getData() != null) {
+                secret.getData().values().forEach(value -> texts.add(new String(value, StandardCharsets.ISO_8859_1)));
+            }
+            if (secret.getStringData() != null) {
+                texts.addAll(secret.getStringData().values());
+            }
+        }
+        if (texts.stream().anyMatch(text -> PRIVATE_KEY.matcher(text).find())) {
+            KubernetesObject named = (KubernetesObject) object;
+            problems.add(named.getKind() + " " + named.getMetadata().getName() + ": holds a private key;"
+                    + " refer to a Secret the operator creates instead");
         }
     }
 

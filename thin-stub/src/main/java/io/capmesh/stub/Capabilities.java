@@ -1,10 +1,12 @@
 package io.capmesh.stub;
 
+import com.google.protobuf.Timestamp;
 import io.capmesh.proto.v1.AcquireRequest;
 import io.capmesh.proto.v1.AcquireResponse;
 import io.capmesh.proto.v1.AcquiredCapability;
 import io.capmesh.proto.v1.Endpoint;
 import io.capmesh.proto.v1.RenewRequest;
+import io.capmesh.proto.v1.RenewResponse;
 import io.capmesh.stub.Replicas.Replica;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -34,10 +36,14 @@ public final class Capabilities implements AutoCloseable {
     private static final Duration MIN_RENEWAL_DELAY = Duration.ofMillis(100);
     private static final Duration MAX_RENEWAL_BACKOFF = Duration.ofSeconds(10);
 
-    /** What one Acquire granted: the lease, and per capability its version and replicas in failover order. */
-    record Grant(String leaseId, Instant expiresAt, Map<String, Route> routes, List<Missing> missing) {
-        Grant renewedUntil(Instant expiresAt) {
-            return new Grant(leaseId, expiresAt, routes, missing);
+    /**
+     * What one Acquire granted: the lease, its token for runtimes that check leases (empty when the broker signs
+     * none), and per capability its version and replicas in failover order.
+     */
+    record Grant(String leaseId, String leaseToken, Instant expiresAt, Map<String, Route> routes,
+                 List<Missing> missing) {
+        Grant renewed(Instant expiresAt, String leaseToken) {
+            return new Grant(leaseId, leaseToken.isEmpty() ? this.leaseToken : leaseToken, expiresAt, routes, missing);
         }
     }
 
@@ -159,10 +165,10 @@ public final class Capabilities implements AutoCloseable {
         }
         Grant renewing = grant;
         try {
-            Instant expiresAt = renewAtBroker(renewing.leaseId());
+            RenewResponse renewed = renewAtBroker(renewing.leaseId());
             synchronized (lock) {
                 if (grant.leaseId().equals(renewing.leaseId())) {
-                    grant = grant.renewedUntil(expiresAt);
+                    grant = grant.renewed(instant(renewed.getExpiresAt()), renewed.getLeaseToken());
                 }
             }
             if (failedRenewals > 0) {
@@ -188,10 +194,13 @@ public final class Capabilities implements AutoCloseable {
         scheduleRenewal(nextRenewal());
     }
 
-    private Instant renewAtBroker(String leaseId) {
-        var expiresAt = client.atBroker(Duration.ZERO, broker -> broker.renew(RenewRequest.newBuilder()
-                .setLeaseId(leaseId).setAccount(client.account()).build())).getExpiresAt();
-        return Instant.ofEpochSecond(expiresAt.getSeconds(), expiresAt.getNanos());
+    private RenewResponse renewAtBroker(String leaseId) {
+        return client.atBroker(Duration.ZERO, broker -> broker.renew(RenewRequest.newBuilder()
+                .setLeaseId(leaseId).setAccount(client.account()).build()));
+    }
+
+    private static Instant instant(Timestamp timestamp) {
+        return Instant.ofEpochSecond(timestamp.getSeconds(), timestamp.getNanos());
     }
 
     private void reacquireQuietly(Grant expired) {
@@ -246,8 +255,7 @@ public final class Capabilities implements AutoCloseable {
         }
         List<Missing> missing = response.getMissingList().stream()
                 .map(m -> new Missing(m.getName(), m.getVersionRange(), m.getReason())).toList();
-        var expiresAt = response.getExpiresAt();
-        return new Grant(response.getLeaseId(), Instant.ofEpochSecond(expiresAt.getSeconds(), expiresAt.getNanos()),
+        return new Grant(response.getLeaseId(), response.getLeaseToken(), instant(response.getExpiresAt()),
                 Collections.unmodifiableMap(routes), missing);
     }
 

@@ -1,6 +1,7 @@
 package io.capmesh.stub;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.proto.client.CallHeaders;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.stub.Capabilities.Grant;
@@ -15,9 +16,11 @@ import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
 import io.grpc.ClientInterceptors;
 import io.grpc.Deadline;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Scope;
@@ -131,7 +134,7 @@ public final class CapabilityHandle {
         return new Channel() {
             @Override
             public <Q, R> ClientCall<Q, R> newCall(MethodDescriptor<Q, R> method, CallOptions options) {
-                return preferred().channel().newCall(method, options);
+                return withLease(preferred().channel(), capabilities.current()).newCall(method, options);
             }
 
             @Override
@@ -179,7 +182,7 @@ public final class CapabilityHandle {
         for (Replica replica : Capabilities.route(grant, name).replicas()) {
             try {
                 T answer = replica.breaker().executeSupplier(
-                        () -> call.apply(ClientInterceptors.intercept(replica.channel(), deadline)));
+                        () -> call.apply(ClientInterceptors.intercept(withLease(replica.channel(), grant), deadline)));
                 Span.current().setAttribute(CapmeshAttributes.REPLICA, replica.address());
                 return answer;
             } catch (CallNotPermittedException open) {
@@ -192,6 +195,16 @@ public final class CapabilityHandle {
             }
         }
         throw Status.UNAVAILABLE.withDescription("no replica of " + name + " answered").asRuntimeException();
+    }
+
+    /** Calls carry the lease's token where the broker signs one, for runtimes that check leases. */
+    private static Channel withLease(Channel channel, Grant grant) {
+        if (grant.leaseToken().isEmpty()) {
+            return channel;
+        }
+        Metadata lease = new Metadata();
+        lease.put(CallHeaders.LEASE, grant.leaseToken());
+        return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(lease));
     }
 
     /** Each call of an attempt ends by the attempt's deadline (or the caller's, when that comes first). */

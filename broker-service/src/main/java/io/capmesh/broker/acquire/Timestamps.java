@@ -3,7 +3,7 @@ package io.capmesh.broker.acquire;
 import com.google.protobuf.Timestamp;
 import java.time.Instant;
 
-/** Instants as protobuf timestamps. */
+/** Instants as protobuf timestamps, and back. */
 public final class Timestamps {
 
     private Timestamps() {
@@ -11,5 +11,9 @@ public final class Timestamps {
 
     public static Timestamp of(Instant instant) {
         return Timestamp.newBuilder().setSeconds(instant.getEpochSecond()).setNanos(instant.getNano()).build();
+    }
+
+    public static Instant toInstant(Timestamp timestamp) {
+        return Instant.ofEpochSecond(timestamp.getSeconds(), timestamp.getNanos());
     }
 }

@@ -1,5 +1,6 @@
 package io.capmesh.runtime.broker;
 
+import io.capmesh.access.Revocations;
 import io.capmesh.proto.v1.Capability;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.CapabilityOffer;
@@ -7,6 +8,7 @@ import io.capmesh.proto.v1.DeregisterRequest;
 import io.capmesh.proto.v1.Dependency;
 import io.capmesh.proto.v1.Endpoint;
 import io.capmesh.proto.v1.HeartbeatRequest;
+import io.capmesh.proto.v1.HeartbeatResponse;
 import io.capmesh.proto.v1.RegisterRequest;
 import io.capmesh.proto.v1.ServingState;
 import io.capmesh.proto.v1.Tier;
@@ -18,6 +20,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -45,14 +48,17 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
     private final ExtensionRuntime runtime;
     private final Identity identity;
     private final ScheduledExecutorService timer;
+    private final Revocations revocations;
     private volatile Duration interval = Duration.ofSeconds(2);
     private volatile boolean registered;
     private volatile boolean warned;
     private volatile boolean closed;
     private ScheduledFuture<?> beat;
 
+    /** @param revocations where the leases the broker says were released go, for the access check to refuse */
     public BrokerRegistration(ManagedChannel channel, ExtensionRuntime runtime, Identity identity,
-                              ScheduledExecutorService timer) {
+                              ScheduledExecutorService timer, Revocations revocations) {
+        this.revocations = revocations;
         this.channel = channel;
         this.broker = CapabilityBrokerGrpc.newBlockingStub(channel);
         this.runtime = runtime;
@@ -80,11 +86,15 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
         try {
             if (!registered) {
                 register();
-            } else if (broker.withDeadlineAfter(RPC_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
-                    .heartbeat(HeartbeatRequest.newBuilder().setRuntimeId(identity.runtimeId())
-                            .setState(ServingState.SERVING).addAllOffers(offers()).build())
-                    .getReRegister()) {
-                register();
+            } else {
+                HeartbeatResponse answer = broker.withDeadlineAfter(RPC_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+                        .heartbeat(HeartbeatRequest.newBuilder().setRuntimeId(identity.runtimeId())
+                                .setState(ServingState.SERVING).addAllOffers(offers()).build());
+                answer.getRevokedLeasesList().forEach(revoked -> revocations.revoke(revoked.getLeaseId(),
+                        Instant.ofEpochSecond(revoked.getExpiresAt().getSeconds(), revoked.getExpiresAt().getNanos())));
+                if (answer.getReRegister()) {
+                    register();
+                }
             }
             warned = false;
         } catch (StatusRuntimeException e) {

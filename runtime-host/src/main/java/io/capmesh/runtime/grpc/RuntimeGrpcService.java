@@ -1,6 +1,7 @@
 package io.capmesh.runtime.grpc;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.access.CallAccess;
 import io.capmesh.proto.v1.DeployHeader;
 import io.capmesh.proto.v1.DeployRequest;
 import io.capmesh.proto.v1.DeployResponse;
@@ -23,6 +24,7 @@ import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
 import java.io.IOException;
@@ -127,6 +129,11 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
         Span span = Span.current(); // the call's server span, when tracing is on
         span.setAttribute(CapmeshAttributes.CAPABILITY, request.getCapability());
         span.setAttribute(CapmeshAttributes.METHOD, request.getMethod());
+        try {
+            CallAccess.checkInvoke(request.getCapability(), request.getMethod());
+        } catch (StatusRuntimeException e) {
+            throw new Problem(e.getStatus().getCode(), e.getStatus().getDescription()).toException();
+        }
         ExtensionRuntime.Invoked invoked = runtime.invoke(request.getCapability(), request.getMethod(),
                 request.getPayload().toByteArray(), request.getAttributesMap());
         span.setAttribute(CapmeshAttributes.EXTENSION, invoked.extensionId());

@@ -1,6 +1,8 @@
 package io.capmesh.runtime.loader;
 
 import com.google.common.util.concurrent.MoreExecutors;
+import io.capmesh.access.CallAccess;
+import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
 import io.grpc.ForwardingServerCall;
@@ -13,6 +15,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.opentelemetry.api.trace.Span;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -93,6 +96,15 @@ public final class ExtensionServices extends HandlerRegistry {
             Span.current() // the call's server span, when tracing is on: which version served it
                     .setAttribute(CapmeshAttributes.EXTENSION, ext.manifest().id())
                     .setAttribute(CapmeshAttributes.VERSION, ext.manifest().version());
+            try {
+                CallAccess.checkTyped(call.getMethodDescriptor().getFullMethodName(),
+                        ext.manifest().capabilities().stream().map(ExtensionManifest.Capability::name).toList());
+            } catch (StatusRuntimeException e) {
+                release();
+                call.close(e.getStatus(), new Metadata());
+                return new ServerCall.Listener<>() {
+                };
+            }
             ClassLoader loader = ext.live().loader();
             ServerCall<Q, A> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
                 @Override

@@ -1,5 +1,6 @@
 package io.capmesh.runtime.spring;
 
+import io.capmesh.access.Revocations;
 import io.capmesh.runtime.RuntimeHost;
 import io.capmesh.runtime.broker.BrokerRegistration;
 import io.grpc.ChannelCredentials;
@@ -17,6 +18,7 @@ final class BrokerRegistrar {
     private final RuntimeProperties properties;
     private final String application;
     private final ChannelCredentials credentials;
+    private final Revocations revocations;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(task -> {
         Thread thread = new Thread(task, "capmesh-broker-heartbeat");
         thread.setDaemon(true);
@@ -25,7 +27,8 @@ final class BrokerRegistrar {
     private volatile BrokerRegistration registration;
 
     BrokerRegistrar(RuntimeHost host, RuntimeProperties properties, String application,
-                    ChannelCredentials credentials) {
+                    ChannelCredentials credentials, Revocations revocations) {
+        this.revocations = revocations;
         this.host = host;
         this.properties = properties;
         this.application = application;
@@ -43,7 +46,7 @@ final class BrokerRegistrar {
                 NettyChannelBuilder.forTarget(broker.address(), credentials).build(), host.runtime(),
                 new BrokerRegistration.Identity(runtimeId, properties.tier(), advertisedHost,
                         started.getPort()),
-                timer);
+                timer, revocations);
         registration.start();
     }
 

@@ -1,34 +1,19 @@
 package io.capmesh.runtime.spring;
 
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.TlsChannelCredentials;
 import org.springframework.boot.ssl.SslBundles;
-import org.springframework.boot.ssl.SslManagerBundle;
 import org.springframework.core.env.Environment;
 
 /**
- * How the runtime's own outgoing channels (its registration with the broker) are secured: with TLS from the SSL
- * bundle named by {@code capmesh.tls.bundle}, which defaults to the bundle the gRPC server serves with
- * ({@code spring.grpc.server.ssl.bundle}). So one setting secures both directions, and the bundle's certificate
- * is the runtime's client identity where the broker requires mutual TLS. Empty: plaintext.
+ * How the runtime's own outgoing channels (its registration with the broker) are secured: the same way as every
+ * capmesh service's, see {@link io.capmesh.tls.spring.OutgoingTls}.
  */
 final class OutgoingTls {
-
-    static final String BUNDLE = "capmesh.tls.bundle";
 
     private OutgoingTls() {
     }
 
     static ChannelCredentials credentials(Environment environment, SslBundles bundles) {
-        String bundle = environment.getProperty(BUNDLE, environment.getProperty("spring.grpc.server.ssl.bundle", ""));
-        if (bundle.isBlank()) {
-            return InsecureChannelCredentials.create();
-        }
-        SslManagerBundle managers = bundles.getBundle(bundle).getManagers();
-        return TlsChannelCredentials.newBuilder()
-                .keyManager(managers.getKeyManagerFactory().getKeyManagers())
-                .trustManager(managers.getTrustManagerFactory().getTrustManagers())
-                .build();
+        return io.capmesh.tls.spring.OutgoingTls.credentials(environment, bundles);
     }
 }

@@ -1,5 +1,12 @@
 package io.capmesh.runtime.spring;
 
+import io.capmesh.access.AccessPolicy;
+import io.capmesh.access.Requirement;
+import io.capmesh.access.Revocations;
+import io.capmesh.access.Role;
+import io.capmesh.access.spring.AccessAutoConfiguration;
+import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
 import io.capmesh.runtime.HostServices;
 import io.capmesh.runtime.RuntimeHost;
 import io.capmesh.runtime.RuntimeListener;
@@ -32,7 +39,7 @@ import org.springframework.grpc.server.ServerBuilderCustomizer;
  * loaded with the service's bundled extensions before the server accepts calls), its endpoint and extension
  * services on the Boot-managed gRPC server, and the runtime's own pool for every call.
  */
-@AutoConfiguration(after = TracingAutoConfiguration.class)
+@AutoConfiguration(after = {TracingAutoConfiguration.class, AccessAutoConfiguration.class})
 @EnableConfigurationProperties(RuntimeProperties.class)
 public class RuntimeHostAutoConfiguration {
 
@@ -92,9 +99,27 @@ public class RuntimeHostAutoConfiguration {
     @Bean
     @ConditionalOnExpression("!'${capmesh.runtime.broker.address:}'.isBlank()")
     BrokerRegistrar brokerRegistrar(RuntimeHost host, RuntimeProperties properties, Environment environment,
-                                    SslBundles sslBundles) {
+                                    SslBundles sslBundles, AccessAutoConfiguration.OutgoingCredentials outgoing,
+                                    Revocations revocations) {
+        ChannelCredentials tls = OutgoingTls.credentials(environment, sslBundles);
         return new BrokerRegistrar(host, properties, environment.getProperty("spring.application.name", "runtime"),
-                OutgoingTls.credentials(environment, sslBundles));
+                outgoing.credentials().<ChannelCredentials>map(token -> CompositeChannelCredentials.create(tls, token))
+                        .orElse(tls), revocations);
+    }
+
+    /**
+     * Where access control is required: loading code needs the deploy role, every call into an extension (through
+     * Invoke or its typed services) a lease covering it, and reading what is loaded any principal.
+     */
+    @Bean
+    AccessPolicy runtimeAccessPolicy() {
+        return method -> switch (method) {
+            case "capmesh.v1.RuntimeService/Deploy", "capmesh.v1.RuntimeService/Swap",
+                 "capmesh.v1.RuntimeService/Unload", "capmesh.v1.RuntimeService/Load" -> Requirement.role(Role.DEPLOY);
+            case "capmesh.v1.RuntimeService/ListExtensions", "capmesh.v1.RuntimeService/Describe" ->
+                    Requirement.AUTHENTICATED;
+            default -> Requirement.LEASE;
+        };
     }
 
     private static List<ExtensionPackage> packages(RuntimeHost host, String location) throws IOException {
