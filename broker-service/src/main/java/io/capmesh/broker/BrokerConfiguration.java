@@ -14,7 +14,7 @@ import io.capmesh.broker.registry.RuntimeChannels;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.WatchHub;
-import io.grpc.CompositeChannelCredentials;
+import io.capmesh.tls.spring.OutgoingTls;
 import java.time.Clock;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -48,9 +48,7 @@ class BrokerConfiguration {
     RuntimeChannels runtimeChannels(RuntimeRegistry registry, Tracing tracing, Environment environment,
                                     SslBundles sslBundles, AccessAutoConfiguration.OutgoingCredentials outgoing) {
         return new RuntimeChannels(registry, tracing.clientInterceptor(),
-                outgoing.credentials().map(token -> CompositeChannelCredentials.create(
-                        OutgoingTls.credentials(environment, sslBundles), token))
-                        .orElseGet(() -> OutgoingTls.credentials(environment, sslBundles)));
+                outgoing.over(OutgoingTls.credentials(environment, sslBundles)));
     }
 
     @Bean

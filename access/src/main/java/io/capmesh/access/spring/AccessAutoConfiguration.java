@@ -8,6 +8,8 @@ import io.capmesh.access.Revocations;
 import io.capmesh.access.Tokens;
 import io.capmesh.signing.TrustedKeys;
 import io.grpc.CallCredentials;
+import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptor;
 import java.nio.file.Path;
@@ -72,6 +74,11 @@ public class AccessAutoConfiguration {
 
     /** @param credentials the bearer token to send, if this service has one */
     public record OutgoingCredentials(Optional<CallCredentials> credentials) {
+
+        /** The channel's own credentials (TLS or plaintext), with the bearer token on every call when there is one. */
+        public ChannelCredentials over(ChannelCredentials channel) {
+            return credentials.map(token -> CompositeChannelCredentials.create(channel, token)).orElse(channel);
+        }
     }
 
     @SuppressWarnings({"rawtypes", "unchecked"})

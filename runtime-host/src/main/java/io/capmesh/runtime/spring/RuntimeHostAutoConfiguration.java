@@ -5,29 +5,28 @@ import io.capmesh.access.Requirement;
 import io.capmesh.access.Revocations;
 import io.capmesh.access.Role;
 import io.capmesh.access.spring.AccessAutoConfiguration;
-import io.grpc.ChannelCredentials;
-import io.grpc.CompositeChannelCredentials;
 import io.capmesh.runtime.HostServices;
 import io.capmesh.runtime.RuntimeHost;
 import io.capmesh.runtime.RuntimeListener;
-import io.micrometer.core.instrument.MeterRegistry;
-import java.io.UncheckedIOException;
-import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.beans.factory.SmartInitializingSingleton;
 import io.capmesh.runtime.grpc.RuntimeGrpcService;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.telemetry.spring.TracingAutoConfiguration;
+import io.capmesh.tls.spring.OutgoingTls;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
-import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.ssl.SslBundles;
-import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.Resource;
@@ -101,10 +100,8 @@ public class RuntimeHostAutoConfiguration {
     BrokerRegistrar brokerRegistrar(RuntimeHost host, RuntimeProperties properties, Environment environment,
                                     SslBundles sslBundles, AccessAutoConfiguration.OutgoingCredentials outgoing,
                                     Revocations revocations) {
-        ChannelCredentials tls = OutgoingTls.credentials(environment, sslBundles);
         return new BrokerRegistrar(host, properties, environment.getProperty("spring.application.name", "runtime"),
-                outgoing.credentials().<ChannelCredentials>map(token -> CompositeChannelCredentials.create(tls, token))
-                        .orElse(tls), revocations);
+                outgoing.over(OutgoingTls.credentials(environment, sslBundles)), revocations);
     }
 
     /**
