@@ -179,6 +179,98 @@ class BrokenManifestsTest {
                 "Secret committed-tls: holds a private key; refer to a Secret the operator creates instead");
     }
 
+    @Test
+    void aPolicyThatLosesTheBrokersNameIsReported() throws Exception {
+        List<Object> objects = Manifests.render(fixture("access-policy")).stream().map(SchemaCheck::bind)
+                .map(Object.class::cast).toList();
+
+        assertThat(ProjectRules.check(objects)).containsExactly(
+                "StatefulSet core-runtime container core-runtime: requires access control, and grants 'capmesh broker'"
+                        + " (the certificate of Deployment broker) no deploy role, which it needs to load extensions"
+                        + " on demand; grant it with capmesh.access.principals.[capmesh broker].roles (keep the"
+                        + " brackets)");
+    }
+
+    @Test
+    void aServiceRequiringAccessWithoutLeaseKeysOrGrantsOrWithItsLeaseKeyOutsideASecretIsReported() {
+        List<Object> objects = Manifests.parse("""
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: access-settings
+                data:
+                  CAPMESH_ACCESS_MODE: required
+                  SPRING_CONFIG_ADDITIONALLOCATION: file:/etc/capmesh/access/
+                ---
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: broker
+                spec:
+                  selector:
+                    matchLabels:
+                      app.kubernetes.io/name: broker
+                  template:
+                    metadata:
+                      labels:
+                        app.kubernetes.io/name: broker
+                        app.kubernetes.io/component: broker
+                    spec:
+                      containers:
+                        - name: broker
+                          image: capmesh/broker
+                          envFrom:
+                            - configMapRef:
+                                name: access-settings
+                          env:
+                            - name: CAPMESH_BROKER_LEASESIGNINGKEY
+                              value: /var/lib/capmesh/lease-key.pem
+                ---
+                apiVersion: apps/v1
+                kind: StatefulSet
+                metadata:
+                  name: core-runtime
+                spec:
+                  serviceName: core-runtime
+                  selector:
+                    matchLabels:
+                      app.kubernetes.io/name: core-runtime
+                  template:
+                    metadata:
+                      labels:
+                        app.kubernetes.io/name: core-runtime
+                        app.kubernetes.io/component: runtime
+                    spec:
+                      containers:
+                        - name: core-runtime
+                          image: capmesh/core-runtime
+                          envFrom:
+                            - configMapRef:
+                                name: access-settings
+                """).stream().map(SchemaCheck::bind).map(Object.class::cast).toList();
+
+        assertThat(ProjectRules.check(objects)).filteredOn(problem -> problem.contains("CAPMESH_")
+                || problem.contains("SPRING_CONFIG_") || problem.contains("access control")).containsExactlyInAnyOrder(
+                "Deployment broker container broker: CAPMESH_BROKER_LEASESIGNINGKEY (/var/lib/capmesh/lease-key.pem)"
+                        + " is not in a Secret volume mounted read-only",
+                "Deployment broker container broker: SPRING_CONFIG_ADDITIONALLOCATION (file:/etc/capmesh/access/)"
+                        + " names no configuration file in a ConfigMap volume mounted read-only",
+                "Deployment broker container broker: requires access control, and grants 'capmesh core-runtime' (the"
+                        + " certificate of StatefulSet core-runtime) no runtime role, which it needs to register with"
+                        + " the broker; grant it with capmesh.access.principals.[capmesh core-runtime].roles (keep the"
+                        + " brackets)",
+                "StatefulSet core-runtime container core-runtime: requires access control and trusts no broker's"
+                        + " leases, so every call to its capabilities would be refused: set CAPMESH_ACCESS_LEASEISSUERS"
+                        + " to the public key of the broker's lease key",
+                "StatefulSet core-runtime container core-runtime: SPRING_CONFIG_ADDITIONALLOCATION"
+                        + " (file:/etc/capmesh/access/) names no configuration file in a ConfigMap volume mounted"
+                        + " read-only",
+                "StatefulSet core-runtime container core-runtime: requires access control, and grants 'capmesh"
+                        + " broker' (the certificate of Deployment broker) no deploy role, which it needs to load"
+                        + " extensions on demand; grant it with capmesh.access.principals.[capmesh broker].roles (keep"
+                        + " the brackets)");
+    }
+
     private static Path fixture(String name) throws URISyntaxException {
         return Path.of(BrokenManifestsTest.class.getResource("/broken/" + name).toURI());
     }

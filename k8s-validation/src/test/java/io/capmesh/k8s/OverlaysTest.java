@@ -9,6 +9,7 @@ import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1NetworkPolicyPeer;
 import io.kubernetes.client.openapi.models.V1PodTemplateSpec;
 import io.kubernetes.client.openapi.models.V1Probe;
+import io.kubernetes.client.openapi.models.V1Volume;
 import io.kubernetes.client.openapi.models.V2HorizontalPodAutoscaler;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,8 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Every overlay under k8s/overlays renders, binds strictly to the Kubernetes API models and keeps the rules. */
 class OverlaysTest {
 
-    private static final Path K8S = Path.of(System.getProperty("capmesh.k8s.dir", "../k8s"));
-    private static final List<String> TIERS = List.of("broker", "core-runtime", "data-runtime", "ml-runtime",
+    static final Path K8S = Path.of(System.getProperty("capmesh.k8s.dir", "../k8s"));
+    static final List<String> TIERS = List.of("broker", "core-runtime", "data-runtime", "ml-runtime",
             "crypto-runtime");
     private static final Map<String, Integer> GRPC_PORTS = Map.of("broker", 9090, "core-runtime", 9091,
             "data-runtime", 9092, "ml-runtime", 9093, "crypto-runtime", 9094);
@@ -182,6 +183,64 @@ class OverlaysTest {
     }
 
     @Test
+    void prodRequiresAccessControlOnEveryServiceWithGrantsAndKeysFromMountedConfigMapsAndSecrets() throws Exception {
+        List<Object> bound = bind("prod");
+        for (String tier : TIERS) {
+            V1Container container = container(bound, tier);
+            Map<String, String> settings = ProjectRules.settings(container, configMaps(bound));
+            assertThat(settings).as(tier).containsEntry("CAPMESH_ACCESS_MODE", "required")
+                    .containsEntry("SPRING_CONFIG_ADDITIONALLOCATION", "file:/etc/capmesh/access/")
+                    .containsEntry("CAPMESH_ACCESS_TOKENISSUERS", "/etc/capmesh/token-issuers");
+            V1Volume policy = mountedVolume(bound, tier, "/etc/capmesh/access");
+            assertThat(policy.getConfigMap().getName()).as(tier).matches("capmesh-access-policy-[a-z0-9]{10}");
+            assertThat(policy.getConfigMap().getOptional()).as(tier + ": no grants, no start").isFalse();
+            // tokens are for operators and CI; services and stubs are named by their certificates
+            V1Volume tokenIssuers = mountedVolume(bound, tier, "/etc/capmesh/token-issuers");
+            assertThat(tokenIssuers.getConfigMap().getName()).as(tier).isEqualTo("capmesh-token-issuers");
+            assertThat(tokenIssuers.getConfigMap().getOptional()).as(tier).isTrue();
+            if (tier.equals("broker")) {
+                String key = env(container, "CAPMESH_BROKER_LEASESIGNINGKEY").getValue();
+                V1Volume secret = mountedVolume(bound, tier, key.substring(0, key.lastIndexOf('/')));
+                assertThat(secret.getSecret().getSecretName()).isEqualTo("broker-lease-key");
+                assertThat(secret.getSecret().getOptional()).isNotEqualTo(Boolean.TRUE);
+            } else {
+                assertThat(settings).as(tier).containsEntry("CAPMESH_ACCESS_LEASEISSUERS", "/etc/capmesh/lease-issuers")
+                        .doesNotContainKey("CAPMESH_BROKER_LEASESIGNINGKEY");
+                V1Volume leaseIssuers = mountedVolume(bound, tier, "/etc/capmesh/lease-issuers");
+                assertThat(leaseIssuers.getConfigMap().getName()).as(tier).isEqualTo("capmesh-lease-issuers");
+                assertThat(leaseIssuers.getConfigMap().getOptional()).as(tier).isFalse();
+            }
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void prodPolicyGivesTheBrokersCertificateDeployAndEachRuntimesCertificateRuntime() throws Exception {
+        String policy = accessPolicy(bind("prod"));
+        Map<String, Object> yaml = new org.yaml.snakeyaml.Yaml().load(policy);
+        Map<String, Object> principals = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>)
+                yaml.get("capmesh")).get("access")).get("principals");
+        // bracketed: Spring Boot keeps the space of the certificate's CN only in a bracketed map key
+        assertThat((Map<String, Object>) principals.get("[capmesh broker]")).as("the broker's CN")
+                .extracting(p -> p.get("roles")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
+                .containsExactly("deploy");
+        for (String tier : TIERS.subList(1, TIERS.size())) {
+            assertThat((Map<String, Object>) principals.get("[capmesh " + tier + "]")).as(tier + "'s CN")
+                    .extracting(p -> p.get("roles")).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
+                    .containsExactly("runtime");
+        }
+    }
+
+    @Test
+    void devLeavesAccessControlOff() throws Exception {
+        List<Object> bound = bind("dev");
+        for (String tier : TIERS) {
+            assertThat(ProjectRules.settings(container(bound, tier), configMaps(bound)).getOrDefault(
+                    "CAPMESH_ACCESS_MODE", "off")).as(tier).isEqualTo("off");
+        }
+    }
+
+    @Test
     void devServesPlaintextAsBefore() throws Exception {
         List<Object> bound = bind("dev");
         for (String tier : TIERS) {
@@ -212,18 +271,39 @@ class OverlaysTest {
                 });
     }
 
-    private static List<Object> bind(String overlay) throws Exception {
+    static List<Object> bind(String overlay) throws Exception {
         return Manifests.render(K8S.resolve("overlays").resolve(overlay)).stream().map(SchemaCheck::bind)
                 .map(Object.class::cast).toList();
     }
 
     /** Whether the workload's container, with what it is given (ConfigMaps and its own variables), serves TLS. */
     private static boolean servesTls(List<Object> bound, String name) {
+        return !ProjectRules.settings(container(bound, name), configMaps(bound))
+                .getOrDefault(ProjectRules.SERVER_BUNDLE, "").isBlank();
+    }
+
+    /** The policy file every prod service reads, as rendered into its ConfigMap. */
+    static String accessPolicy(List<Object> bound) {
+        return bound.stream().filter(V1ConfigMap.class::isInstance).map(V1ConfigMap.class::cast)
+                .filter(m -> m.getMetadata().getName().startsWith("capmesh-access-policy-")).findFirst()
+                .orElseThrow(() -> new AssertionError("no ConfigMap capmesh-access-policy")).getData()
+                .get("application.yaml");
+    }
+
+    static Map<String, Map<String, String>> configMaps(List<Object> bound) {
         Map<String, Map<String, String>> configMaps = new java.util.HashMap<>();
         bound.stream().filter(V1ConfigMap.class::isInstance).map(V1ConfigMap.class::cast)
                 .forEach(m -> configMaps.put(m.getMetadata().getName(), m.getData() == null ? Map.of() : m.getData()));
-        return !ProjectRules.settings(container(bound, name), configMaps)
-                .getOrDefault(ProjectRules.SERVER_BUNDLE, "").isBlank();
+        return configMaps;
+    }
+
+    /** The volume a tier's container mounts read-only at {@code path}. */
+    private static V1Volume mountedVolume(List<Object> bound, String tier, String path) {
+        var mount = container(bound, tier).getVolumeMounts().stream().filter(m -> m.getMountPath().equals(path))
+                .findFirst().orElseThrow(() -> new AssertionError(tier + " mounts nothing at " + path));
+        assertThat(mount.getReadOnly()).as(tier + " mounts " + path + " read-only").isTrue();
+        return template(bound, tier).getSpec().getVolumes().stream().filter(v -> v.getName().equals(mount.getName()))
+                .findFirst().orElseThrow();
     }
 
     private static String namespace(List<Object> bound) {
@@ -237,7 +317,7 @@ class OverlaysTest {
                 .template();
     }
 
-    private static V1Container container(List<Object> bound, String name) {
+    static V1Container container(List<Object> bound, String name) {
         return template(bound, name).getSpec().getContainers().stream().filter(c -> c.getName().equals(name))
                 .findFirst().orElseThrow();
     }

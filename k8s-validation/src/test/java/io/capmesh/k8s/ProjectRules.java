@@ -1,5 +1,8 @@
 package io.capmesh.k8s;
 
+import io.capmesh.access.Grants;
+import io.capmesh.access.Principal;
+import io.capmesh.access.Role;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.JSON;
 import io.kubernetes.client.openapi.models.V1ConfigMap;
@@ -36,7 +39,13 @@ import java.util.stream.Stream;
  *     Kubernetes' gRPC probe, which cannot speak TLS, and reads its certificate, key and CA
  *     ({@code CAPMESH_TLS_*}) from a Secret mounted read-only;</li>
  * <li>no object carries a private key: key material lives in Secrets the operator creates, which the manifests only
- *     refer to.</li>
+ *     refer to; the broker's lease signing key and a service's bearer token are read from a Secret mounted
+ *     read-only;</li>
+ * <li>a service that requires access control ({@code CAPMESH_ACCESS_MODE=required}) can work: a broker signs leases
+ *     ({@code CAPMESH_BROKER_LEASESIGNINGKEY}), a runtime trusts a broker's leases
+ *     ({@code CAPMESH_ACCESS_LEASEISSUERS}), its configuration files are in ConfigMaps it mounts, and its grants,
+ *     bound as the service binds them, give the broker's certificate the deploy role on runtimes and each runtime's
+ *     certificate the runtime role on the broker.</li>
  * </ul>
  */
 final class ProjectRules {
@@ -50,6 +59,10 @@ final class ProjectRules {
 
     /** The bundle a service's gRPC server serves TLS with; set, the gRPC port speaks only TLS. */
     static final String SERVER_BUNDLE = "SPRING_GRPC_SERVER_SSL_BUNDLE";
+
+    /** The settings naming files with secrets in them, besides TLS: the broker's lease key pair, a bearer token. */
+    static final List<String> ACCESS_SECRET_FILES = List.of(AccessSettings.LEASE_SIGNING_KEY,
+            "CAPMESH_ACCESS_TOKENFILE");
 
     /** A PEM private key block ({@code BEGIN PRIVATE KEY}, {@code BEGIN EC PRIVATE KEY}, ...). */
     private static final Pattern PRIVATE_KEY = Pattern.compile("PRIVATE KEY-----");
@@ -75,6 +88,7 @@ final class ProjectRules {
         for (Workload workload : workloads) {
             checkPod(workload, problems);
             checkTls(workload, configMaps, problems);
+            checkAccess(workload, workloads, configMaps, problems);
         }
         for (Object object : objects) {
             checkNoPrivateKey(object, problems);
@@ -201,16 +215,77 @@ final class ProjectRules {
                 if (path == null || path.isBlank()) {
                     continue;
                 }
-                boolean fromSecret = container.getVolumeMounts() != null && container.getVolumeMounts().stream()
-                        .anyMatch(mount -> path.startsWith(mount.getMountPath().replaceAll("/*$", "/"))
-                                && Boolean.TRUE.equals(mount.getReadOnly())
-                                && workload.template().getSpec().getVolumes().stream().anyMatch(volume ->
-                                volume.getName().equals(mount.getName()) && volume.getSecret() != null));
-                if (!fromSecret) {
+                if (!inReadOnlySecret(workload, container, path)) {
                     problems.add(where + file + " (" + path + ") is not in a Secret volume mounted read-only");
                 }
             }
         }
+    }
+
+    private static boolean inReadOnlySecret(Workload workload, V1Container container, String path) {
+        return container.getVolumeMounts() != null && container.getVolumeMounts().stream()
+                .anyMatch(mount -> path.startsWith(mount.getMountPath().replaceAll("/*$", "/"))
+                        && Boolean.TRUE.equals(mount.getReadOnly())
+                        && workload.template().getSpec().getVolumes().stream().anyMatch(volume ->
+                        volume.getName().equals(mount.getName()) && volume.getSecret() != null));
+    }
+
+    private static void checkAccess(Workload workload, List<Workload> workloads,
+                                    Map<String, Map<String, String>> configMaps, List<String> problems) {
+        for (V1Container container : workload.template().getSpec().getContainers()) {
+            String where = workload.kind() + " " + workload.name() + " container " + container.getName() + ": ";
+            Map<String, String> settings = settings(container, configMaps);
+            for (String file : ACCESS_SECRET_FILES) {
+                String path = settings.get(file);
+                if (path != null && !path.isBlank() && !inReadOnlySecret(workload, container, path)) {
+                    problems.add(where + file + " (" + path + ") is not in a Secret volume mounted read-only");
+                }
+            }
+            if (!AccessSettings.required(settings)) {
+                continue;
+            }
+            String component = component(workload);
+            if (component.equals("broker") && blank(settings.get(AccessSettings.LEASE_SIGNING_KEY))) {
+                problems.add(where + "requires access control, and runtimes that do accept only leases the broker"
+                        + " signs: set " + AccessSettings.LEASE_SIGNING_KEY + " to its key pair, from a Secret");
+            }
+            if (component.equals("runtime") && blank(settings.get(AccessSettings.LEASE_ISSUERS))) {
+                problems.add(where + "requires access control and trusts no broker's leases, so every call to its"
+                        + " capabilities would be refused: set " + AccessSettings.LEASE_ISSUERS + " to the public key"
+                        + " of the broker's lease key");
+            }
+            AccessSettings.Bound bound = AccessSettings.bind(workload, container, settings, configMaps);
+            bound.problems().forEach(problem -> problems.add(where + problem));
+            if (bound.properties().isEmpty()) {
+                continue;
+            }
+            Grants grants = bound.properties().get().grants();
+            // Who calls this service with its certificate, and the role each needs here.
+            String callers = component.equals("runtime") ? "broker" : component.equals("broker") ? "runtime" : "";
+            Role needed = component.equals("runtime") ? Role.DEPLOY : Role.RUNTIME;
+            String why = component.equals("runtime") ? "it needs to load extensions on demand"
+                    : "it needs to register with the broker";
+            for (Workload caller : workloads) {
+                if (callers.isEmpty() || !component(caller).equals(callers)) {
+                    continue;
+                }
+                String name = AccessSettings.principalOf(caller.name());
+                if (!grants.has(new Principal(name, "mtls"), needed)) {
+                    problems.add(where + "requires access control, and grants '" + name + "' (the certificate of "
+                            + caller.kind() + " " + caller.name() + ") no " + needed.name().toLowerCase()
+                            + " role, which " + why + "; grant it with capmesh.access.principals.[" + name
+                            + "].roles (keep the brackets)");
+                }
+            }
+        }
+    }
+
+    private static String component(Workload workload) {
+        return workload.podLabels().getOrDefault("app.kubernetes.io/component", "");
+    }
+
+    private static boolean blank(String value) {
+        return value == null || value.isBlank();
     }
 
     private static void checkNoPrivateKey(Object object, List<String> problems) {
