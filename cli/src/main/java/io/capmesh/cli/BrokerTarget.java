@@ -28,7 +28,8 @@ public final class BrokerTarget {
 
     @Option(names = "--token-file", paramLabel = "FILE", defaultValue = "${env:CAPMESH_TOKEN_FILE}",
             description = "Send the bearer token in FILE (from `capmesh token`) to services that require access"
-                    + " control (default: $CAPMESH_TOKEN_FILE).")
+                    + " control (default: $CAPMESH_TOKEN_FILE, else the operator's token of the local mesh in --dir"
+                    + " when it runs with access control and --broker is not given).")
     private Path tokenFile;
 
     @Mixin
@@ -47,12 +48,14 @@ public final class BrokerTarget {
                 : broker != null ? Optional.empty() : LocalMesh.tlsOf(directory.mesh().dir());
         ChannelCredentials channel = certificates.map(dir -> new TlsDirectory(dir).clientCredentials())
                 .orElseGet(InsecureChannelCredentials::create);
-        if (tokenFile == null) {
+        Optional<Path> token = tokenFile != null ? Optional.of(tokenFile)
+                : broker != null ? Optional.empty() : LocalMesh.operatorTokenOf(directory.mesh().dir());
+        if (token.isEmpty()) {
             return channel;
         }
-        if (!Files.isReadable(tokenFile)) {
-            throw CliFailure.usage("--token-file " + tokenFile + " cannot be read");
+        if (!Files.isReadable(token.get())) {
+            throw CliFailure.usage("--token-file " + token.get() + " cannot be read");
         }
-        return CompositeChannelCredentials.create(channel, BearerToken.fromFile(tokenFile));
+        return CompositeChannelCredentials.create(channel, BearerToken.fromFile(token.get()));
     }
 }

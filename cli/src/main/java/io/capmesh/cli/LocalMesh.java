@@ -114,9 +114,11 @@ public final class LocalMesh {
      * @param jvmOptions         more JVM options for every service (bin/service's {@code JAVA_OPTS})
      * @param tls                certificates from {@code capmesh certs}: every service then serves and calls with
      *                           mutual TLS; empty: plaintext
+     * @param access             every service requires access control, with keys and tokens made in the mesh's
+     *                           {@code access/} directory (see {@link AccessDirectory})
      */
     public record Options(int basePort, int managementBasePort, Optional<Path> jars, Duration startTimeout,
-                          List<String> jvmOptions, Optional<Path> tls) {
+                          List<String> jvmOptions, Optional<Path> tls, boolean access) {
 
         public static Options defaults() {
             return at(DEFAULT_BASE_PORT);
@@ -124,28 +126,32 @@ public final class LocalMesh {
 
         public static Options at(int basePort) {
             return new Options(basePort, basePort - 1000, Optional.empty(), Duration.ofSeconds(180), List.of(),
-                    Optional.empty());
+                    Optional.empty(), false);
         }
 
         public Options withJars(Path directory) {
-            return new Options(basePort, managementBasePort, Optional.of(directory), startTimeout, jvmOptions, tls);
+            return new Options(basePort, managementBasePort, Optional.of(directory), startTimeout, jvmOptions, tls, access);
         }
 
         public Options withStartTimeout(Duration timeout) {
-            return new Options(basePort, managementBasePort, jars, timeout, jvmOptions, tls);
+            return new Options(basePort, managementBasePort, jars, timeout, jvmOptions, tls, access);
         }
 
         public Options withManagementBasePort(int port) {
-            return new Options(basePort, port, jars, startTimeout, jvmOptions, tls);
+            return new Options(basePort, port, jars, startTimeout, jvmOptions, tls, access);
         }
 
         public Options withJvmOptions(List<String> options) {
-            return new Options(basePort, managementBasePort, jars, startTimeout, List.copyOf(options), tls);
+            return new Options(basePort, managementBasePort, jars, startTimeout, List.copyOf(options), tls, access);
         }
 
         public Options withTls(Path certificates) {
             return new Options(basePort, managementBasePort, jars, startTimeout, jvmOptions,
-                    Optional.of(certificates.toAbsolutePath().normalize()));
+                    Optional.of(certificates.toAbsolutePath().normalize()), access);
+        }
+
+        public Options withAccess() {
+            return new Options(basePort, managementBasePort, jars, startTimeout, jvmOptions, tls, true);
         }
     }
 
@@ -155,14 +161,17 @@ public final class LocalMesh {
     }
 
     /**
-     * What the state file holds: the mesh's directory, its broker and its services, and the certificates it runs
-     * mutual TLS on ({@code null}: plaintext).
+     * What the state file holds: the mesh's directory, its broker and its services, the certificates it runs
+     * mutual TLS on ({@code null}: plaintext), and the directory of its access keys and tokens ({@code null}: access
+     * control off).
      */
-    public record State(Path dir, HostPort broker, Instant startedAt, List<Member> members, Path tls) {
+    public record State(Path dir, HostPort broker, Instant startedAt, List<Member> members, Path tls, Path access) {
 
-        /** How to secure channels to the mesh's services, as a client. */
+        /** How to secure channels to the mesh's services, as a client, and as its operator where access is on. */
         public ChannelCredentials credentials() {
-            return tls == null ? InsecureChannelCredentials.create() : new TlsDirectory(tls).clientCredentials();
+            ChannelCredentials channel = tls == null ? InsecureChannelCredentials.create()
+                    : new TlsDirectory(tls).clientCredentials();
+            return access == null ? channel : new AccessDirectory(access).asOperator(channel);
         }
 
         public Optional<Member> member(Service service) {
@@ -232,6 +241,15 @@ public final class LocalMesh {
         }
     }
 
+    /** The operator's bearer token of the mesh started in a directory, if it was started with access control. */
+    public static Optional<Path> operatorTokenOf(Path dir) {
+        try {
+            return in(dir).state().map(State::access).map(access -> new AccessDirectory(access).operatorToken());
+        } catch (CliFailure unreadable) {
+            return Optional.empty();
+        }
+    }
+
     /** The certificates the mesh started in a directory runs mutual TLS on, if it was started with TLS. */
     public static Optional<Path> tlsOf(Path dir) {
         try {
@@ -278,8 +296,11 @@ public final class LocalMesh {
         Map<Service, Path> jars = jars(options);
         options.tls().ifPresent(tls -> new TlsDirectory(tls).require(Stream.concat(
                 Arrays.stream(Service.values()).map(Service::serviceName), Stream.of(TlsDirectory.CLIENT)).toList()));
-        ChannelCredentials credentials = options.tls().map(tls -> new TlsDirectory(tls).clientCredentials())
+        Optional<AccessDirectory> access = options.access()
+                ? Optional.of(new AccessDirectory(dir.resolve("access")).prepare()) : Optional.empty();
+        ChannelCredentials channel = options.tls().map(tls -> new TlsDirectory(tls).clientCredentials())
                 .orElseGet(InsecureChannelCredentials::create);
+        ChannelCredentials credentials = access.map(a -> a.asOperator(channel)).orElse(channel);
         Map<Service, Ports> ports = ports(options);
         checkPortsFree(ports);
         try {
@@ -307,7 +328,7 @@ public final class LocalMesh {
             }
             awaitReady(runtimes, broker, credentials, deadline, options.startTimeout(), progress);
             State state = new State(dir, broker, Instant.now(), launched.stream().map(Launched::member).toList(),
-                    options.tls().orElse(null));
+                    options.tls().orElse(null), access.map(AccessDirectory::dir).orElse(null));
             writeState(state);
             return new Started(state, false);
         } catch (RuntimeException e) {
@@ -491,6 +512,9 @@ public final class LocalMesh {
             command.add("--capmesh.runtime.broker.address=" + broker.target());
         }
         options.tls().ifPresent(tls -> command.addAll(new TlsDirectory(tls).serviceArguments(service.serviceName())));
+        if (options.access()) {
+            command.addAll(new AccessDirectory(dir.resolve("access")).serviceArguments(service));
+        }
         try {
             Files.createDirectories(dir.resolve(service == Service.BROKER ? "broker" : service.serviceName()));
             Process process = new ProcessBuilder(command).directory(dir.toFile())

@@ -44,6 +44,11 @@ final class UpCommand implements Callable<Integer> {
                     + " other commands then talk TLS to this mesh on their own (or with --tls DIR).")
     private Path tls;
 
+    @Option(names = "--access",
+            description = "Run every service with access control required: keys and tokens are made in the mesh's"
+                    + " access/ directory, and the other commands use its operator token on this mesh.")
+    private boolean access;
+
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "180s", converter = Durations.class,
             description = "How long the services may take to serve and register (default: ${DEFAULT-VALUE}).")
     private Duration timeout;
@@ -60,6 +65,9 @@ final class UpCommand implements Callable<Integer> {
         }
         if (tls != null) {
             options = options.withTls(tls);
+        }
+        if (access) {
+            options = options.withAccess();
         }
         LocalMesh mesh = directory.mesh();
         LocalMesh.Started started = mesh.start(options, output::note);
@@ -90,7 +98,9 @@ final class UpCommand implements Callable<Integer> {
         }
         output.table(table);
         output.say("broker: " + state.broker() + "   state: " + state.dir().resolve(LocalMesh.STATE_FILE)
-                + (state.tls() == null ? "" : "   mutual TLS: " + state.tls()));
+                + (state.tls() == null ? "" : "   mutual TLS: " + state.tls())
+                + (state.access() == null ? "" : "   access control: on, operator token "
+                        + new AccessDirectory(state.access()).operatorToken()));
     }
 
     /** Like bin/service: JAVA_OPTS go to every service's JVM. */

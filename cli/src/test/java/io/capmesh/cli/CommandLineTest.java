@@ -66,7 +66,7 @@ class CommandLineTest {
     @Test
     void theDefaultBrokerIsTheLocalMeshsFromItsStateFile() throws Exception {
         Files.writeString(dir.resolve(LocalMesh.STATE_FILE), Json.PRETTY.toJson(new LocalMesh.State(dir,
-                HostPort.loopback(1), Instant.now(), List.of(), null)));
+                HostPort.loopback(1), Instant.now(), List.of(), null, null)));
         Cli.Run run = Cli.run("list", "--dir", dir.toString());
         assertThat(run.err()).contains("no broker at 127.0.0.1:1");
     }
