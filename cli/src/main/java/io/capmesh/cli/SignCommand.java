@@ -1,18 +1,31 @@
 package io.capmesh.cli;
 
+import com.google.protobuf.ByteString;
+import io.capmesh.extensions.crypto.v1.ExportPublicKeyRequest;
+import io.capmesh.extensions.crypto.v1.ExportPublicKeyResponse;
+import io.capmesh.extensions.crypto.v1.KeysGrpc;
+import io.capmesh.extensions.crypto.v1.SignRequest;
+import io.capmesh.extensions.crypto.v1.SignerGrpc;
 import io.capmesh.signing.PackageSignature;
 import io.capmesh.signing.PackageSigner;
 import io.capmesh.signing.SignatureAlgorithm;
 import io.capmesh.signing.SigningKeys;
+import io.capmesh.stub.Acquire;
+import io.capmesh.stub.Capabilities;
+import io.capmesh.stub.CapabilityCallException;
+import io.capmesh.stub.CapabilityClient;
+import io.capmesh.stub.CapabilityHandle;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.KeyPair;
+import java.security.PublicKey;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,7 +37,9 @@ import picocli.CommandLine.Parameters;
                 + " then lists the SHA-256 of every other entry and a signature over that list, so that a runtime"
                 + " refuses the jar if any entry is added, removed or altered.",
                 "Runtimes accept it when the key's public half is in capmesh.runtime.signatures.trusted-keys;"
-                        + " with capmesh.runtime.signatures.policy=required they accept nothing else."})
+                        + " with capmesh.runtime.signatures.policy=required they accept nothing else.",
+                "With --crypto-key the key stays in the crypto runtime: the jar's digest is signed there"
+                        + " (crypto.sign, through the broker's lease) and only the signature comes back."})
 final class SignCommand implements Callable<Integer> {
 
     @Mixin
@@ -33,26 +48,43 @@ final class SignCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "JAR", description = "The extension jar.")
     private Path jar;
 
-    @Option(names = "--key", required = true, paramLabel = "KEY.pem",
-            description = "The key pair file: PRIVATE KEY and PUBLIC KEY blocks, as capmesh keygen writes it.")
-    private Path key;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private SigningKey signingKey;
+
+    static final class SigningKey {
+        @Option(names = "--key", required = true, paramLabel = "KEY.pem",
+                description = "The key pair file: PRIVATE KEY and PUBLIC KEY blocks, as capmesh keygen writes it.")
+        Path file;
+
+        @Option(names = "--crypto-key", required = true, paramLabel = "KEY_ID",
+                description = "An Ed25519 or ECDSA P-256 key in the crypto runtime (crypto.keys generate or import).")
+        String cryptoKey;
+    }
+
+    @Mixin
+    private BrokerTarget target;
+
+    @Option(names = "--account", paramLabel = "ACCOUNT", defaultValue = "cli",
+            description = "With --crypto-key: whose lease signs (default: ${DEFAULT-VALUE}).")
+    private String account;
 
     @Option(names = "--out", paramLabel = "OUT.jar", description = "Where to write the signed jar (default: JAR itself).")
     private Path out;
 
     @Override
     public Integer call() throws IOException {
-        KeyPair pair = readKey(key);
-        byte[] signed;
+        byte[] unsigned = readJar(jar);
+        Signed signed;
         try {
-            signed = PackageSigner.sign(readJar(jar), pair);
+            signed = signingKey.file != null ? signLocally(unsigned, readKey(signingKey.file))
+                    : signInCryptoRuntime(unsigned, signingKey.cryptoKey);
         } catch (IllegalArgumentException | java.util.zip.ZipException e) {
             throw CliFailure.usage(jar + " cannot be signed: " + e.getMessage());
         }
         Path target = out == null ? jar : out;
-        write(target, signed);
-        String keyId = SigningKeys.keyId(pair.getPublic());
-        SignatureAlgorithm algorithm = SignatureAlgorithm.of(pair.getPublic());
+        write(target, signed.jar());
+        String keyId = SigningKeys.keyId(signed.publicKey());
+        SignatureAlgorithm algorithm = SignatureAlgorithm.of(signed.publicKey());
         if (output.json()) {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("jar", target.toString());
@@ -63,6 +95,33 @@ final class SignCommand implements Callable<Integer> {
             output.say("signed " + target + " with " + algorithm.label() + " key " + keyId);
         }
         return ExitCode.OK;
+    }
+
+    private record Signed(byte[] jar, PublicKey publicKey) {
+    }
+
+    private static Signed signLocally(byte[] jar, KeyPair pair) throws IOException {
+        return new Signed(PackageSigner.sign(jar, pair), pair.getPublic());
+    }
+
+    /** The key never leaves the crypto runtime: it signs the digest, and its public half names the key. */
+    private Signed signInCryptoRuntime(byte[] jar, String keyId) throws IOException {
+        HostPort broker = target.broker();
+        try (CapabilityClient client = CapabilityClient.builder().broker(broker.target()).account(account)
+                .credentials(target.credentials()).build();
+             Capabilities caps = client.acquire(Acquire.require("crypto.keys").andRequire("crypto.sign"))) {
+            ExportPublicKeyResponse exported = caps.get("crypto.keys").call("exportPublicKey", channel ->
+                    KeysGrpc.newBlockingStub(channel).exportPublicKey(ExportPublicKeyRequest.newBuilder()
+                            .setKeyId(keyId).build()));
+            PublicKey publicKey = SigningKeys.publicKey(exported.getSpkiDer().toByteArray());
+            CapabilityHandle signer = caps.get("crypto.sign");
+            return new Signed(PackageSigner.sign(jar, publicKey, digest -> signer.call("sign", channel ->
+                    SignerGrpc.newBlockingStub(channel).sign(SignRequest.newBuilder().setKeyId(keyId)
+                            .setMessage(ByteString.copyFrom(digest)).build())).getSignature().toByteArray()),
+                    publicKey);
+        } catch (CapabilityCallException e) {
+            throw Remote.failure(e, broker);
+        }
     }
 
     static KeyPair readKey(Path file) {

@@ -4,6 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.capmesh.extensions.crypto.v1.ExportPublicKeyRequest;
+import io.capmesh.extensions.crypto.v1.GenerateKeyRequest;
+import io.capmesh.extensions.crypto.v1.KeyType;
+import io.capmesh.extensions.crypto.v1.KeysGrpc;
+import io.capmesh.signing.PackageContents;
+import io.capmesh.signing.PackageSignature;
+import io.capmesh.signing.PackageVerifier;
+import io.capmesh.signing.SignaturePolicy;
+import io.capmesh.signing.TrustedKeys;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -19,6 +31,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -346,6 +359,50 @@ class LocalMeshIT {
         Cli.Run noMesh = Cli.run("trace", "--dir", dir.resolve("nothing-here").toString());
         assertThat(noMesh.exit()).as(noMesh.toString()).isEqualTo(ExitCode.NOT_FOUND);
         assertThat(noMesh.err()).contains("no traces in", "capmesh up");
+    }
+
+    @Test
+    @Order(11)
+    void signWithAKeyThatStaysInTheCryptoRuntime() throws Exception {
+        ManagedChannel crypto = Grpc.newChannelBuilderForAddress("127.0.0.1", basePort + 4,
+                InsecureChannelCredentials.create()).build();
+        String keyId;
+        String publicPem;
+        try {
+            var keys = KeysGrpc.newBlockingStub(crypto).withDeadlineAfter(10, TimeUnit.SECONDS);
+            keyId = keys.generate(GenerateKeyRequest.newBuilder().setType(KeyType.ED25519)
+                    .setLabel("release signing").build()).getKeyId();
+            publicPem = keys.exportPublicKey(ExportPublicKeyRequest.newBuilder().setKeyId(keyId).build()).getPem();
+        } finally {
+            crypto.shutdownNow();
+        }
+        Path signed = dir.resolve("guava-signed.jar");
+
+        Cli.Run sign = Cli.run("sign", GUAVA.toString(), "--crypto-key", keyId, "--out", signed.toString(),
+                "--dir", mesh.toString());
+
+        assertThat(sign.exit()).as(sign.toString()).isZero();
+        PackageContents contents = new PackageContents();
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(signed))) {
+            for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
+                byte[] bytes = in.readAllBytes();
+                if (entry.getName().equals(PackageSignature.PATH)) {
+                    contents.signature(bytes);
+                } else {
+                    contents.add(entry.getName(), PackageContents.newDigest().digest(bytes));
+                }
+            }
+        }
+        TrustedKeys trusted = TrustedKeys.read(List.of(publicPem));
+        assertThat(sign.out()).contains("with Ed25519 key " + trusted.ids().get(0));
+        assertThat(new PackageVerifier(SignaturePolicy.REQUIRED, trusted).verify(contents))
+                .isInstanceOf(PackageVerifier.Verified.class);
+
+        Cli.Run unknown = Cli.run("sign", GUAVA.toString(), "--crypto-key", "no-such-key", "--out",
+                dir.resolve("never.jar").toString(), "--dir", mesh.toString());
+        assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(ExitCode.NOT_FOUND);
+        assertThat(unknown.err()).contains("no-such-key");
+        assertThat(dir.resolve("never.jar")).doesNotExist();
     }
 
     /** A base port whose five gRPC ports and five management ports (1000 below) are free now. */

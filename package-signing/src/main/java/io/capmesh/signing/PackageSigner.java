@@ -5,10 +5,12 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.security.PublicKey;
 import java.security.Signature;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -25,6 +27,20 @@ public final class PackageSigner {
      */
     public static byte[] sign(byte[] jar, KeyPair key) throws IOException {
         SignatureAlgorithm algorithm = SignatureAlgorithm.of(key.getPublic());
+        return sign(jar, key.getPublic(), digest -> sign(algorithm, key, digest));
+    }
+
+    /**
+     * Signs with a key held elsewhere, such as in a crypto runtime, which never hands out its private keys.
+     *
+     * @param publicKey the signing key's public half, which names it in the signature
+     * @param signer    signs the canonical digest it is given with the key's algorithm (Ed25519, or ECDSA P-256
+     *                  with SHA-256 as {@code r || s})
+     * @return the signed jar; an existing signature is replaced
+     * @throws IllegalArgumentException when the bytes are not a jar, or name an entry twice
+     */
+    public static byte[] sign(byte[] jar, PublicKey publicKey, UnaryOperator<byte[]> signer) throws IOException {
+        SignatureAlgorithm algorithm = SignatureAlgorithm.of(publicKey);
         record Entry(ZipEntry header, byte[] content) {
         }
         List<Entry> entries = new ArrayList<>();
@@ -47,9 +63,9 @@ public final class PackageSigner {
                     + "rebuild it so that every entry is unique");
         }
         PackageSignature unsigned = new PackageSignature(PackageSignature.FORMAT, algorithm.label(),
-                SigningKeys.keyId(key.getPublic()), contents.digests(), "");
+                SigningKeys.keyId(publicKey), contents.digests(), "");
         PackageSignature signed = new PackageSignature(unsigned.format(), unsigned.algorithm(), unsigned.keyId(),
-                unsigned.entries(), Base64.getEncoder().encodeToString(sign(algorithm, key, unsigned.canonicalDigest())));
+                unsigned.entries(), Base64.getEncoder().encodeToString(signer.apply(unsigned.canonicalDigest())));
 
         ByteArrayOutputStream out = new ByteArrayOutputStream(jar.length + 4096);
         try (ZipOutputStream zip = new ZipOutputStream(out)) {
