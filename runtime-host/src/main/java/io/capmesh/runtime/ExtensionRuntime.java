@@ -3,6 +3,8 @@ package io.capmesh.runtime;
 import io.capmesh.extension.api.CapabilityException;
 import io.capmesh.extension.api.Extension;
 import io.capmesh.extension.api.Invocation;
+import io.capmesh.runtime.isolation.ChildExit;
+import io.capmesh.runtime.isolation.ChildStatus;
 import io.capmesh.runtime.loader.ExtensionClassLoader;
 import io.capmesh.runtime.loader.ExtensionLoader;
 import io.capmesh.runtime.loader.ExtensionServices;
@@ -94,6 +96,36 @@ public final class ExtensionRuntime implements AutoCloseable {
         listeners.add(listener);
     }
 
+    /** One listener that tells every listener added, for parts that report on their own (child JVMs). */
+    public RuntimeListener listeners() {
+        return new RuntimeListener() {
+            @Override
+            public void published(LoadedExtension current, LoadedExtension replaced) {
+                listeners.forEach(l -> l.published(current, replaced));
+            }
+
+            @Override
+            public void unpublished(LoadedExtension previous) {
+                listeners.forEach(l -> l.unpublished(previous));
+            }
+
+            @Override
+            public void reclaimed(Reclamation reclamation) {
+                listeners.forEach(l -> l.reclaimed(reclamation));
+            }
+
+            @Override
+            public void childExited(ChildExit exit) {
+                listeners.forEach(l -> l.childExited(exit));
+            }
+
+            @Override
+            public void childRestarted(String coordinates, long pid, int restarts) {
+                listeners.forEach(l -> l.childRestarted(coordinates, pid, restarts));
+            }
+        };
+    }
+
     // ---- calls ------------------------------------------------------------------------------------------
 
     public Invoked invoke(String capability, String method, byte[] payload, Map<String, String> attributes) {
@@ -141,7 +173,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         LoadedExtension.Live live = ext.live();
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
-        thread.setContextClassLoader(live.loader());
+        thread.setContextClassLoader(live.contextLoader());
         boolean failed = true;
         try {
             byte[] result = live.instance().invoke(invocation);
@@ -153,6 +185,8 @@ public final class ExtensionRuntime implements AutoCloseable {
             thread.interrupt();
             throw new Problem(Status.Code.CANCELLED, ext.manifest().coordinates() + " was interrupted")
                     .toException();
+        } catch (Problem.ProblemException e) {
+            throw e; // an isolated extension's answer, already a status
         } catch (Exception | LinkageError | StackOverflowError e) {
             throw new Problem(Status.Code.INTERNAL, ext.manifest().coordinates() + " failed on "
                     + invocation.capability() + "/" + invocation.method() + ": " + e).toException();
@@ -414,7 +448,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
         int stuck = ext.inFlight();
         String closeError = closeInstance(ext);
-        Reclamation reclamation = reclaimer.reclaim(detachLoader(ext), startNanos);
+        Reclamation reclamation = reclaim(ext, startNanos);
         if (!drained || closeError != null) {
             List<String> causes = new java.util.ArrayList<>();
             if (!drained) {
@@ -445,7 +479,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         Extension instance = live.instance();
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
-        thread.setContextClassLoader(live.loader());
+        thread.setContextClassLoader(live.contextLoader());
         try {
             instance.close();
             return null;
@@ -456,7 +490,24 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
     }
 
-    /** Hands over the loader; afterwards nothing in {@code ext} refers to extension classes. */
+    /**
+     * Detaches a closed version and verifies that what it held is gone: its classloader collected, or for an
+     * extension isolated in a child JVM, that child stopped (closing stops it). Afterwards nothing in {@code ext}
+     * refers to extension classes.
+     */
+    private Reclamation reclaim(LoadedExtension ext, long startNanos) {
+        if (!ext.live().isolated()) {
+            // handed straight over: a local variable here would keep the loader alive while it is verified
+            return reclaimer.reclaim(detachLoader(ext), startNanos);
+        }
+        ext.detach();
+        long pid = ext.childStatus().map(ChildStatus::pid).orElse(0L);
+        return new Reclamation(ext.manifest().coordinates(), Reclamation.State.COLLECTED,
+                (System.nanoTime() - startNanos) / 1_000_000, List.of(),
+                List.of("stopped its child JVM (pid " + pid + ")"));
+    }
+
+    /** Drops the version's live parts and hands over its loader, which is null for an isolated extension. */
     private static ExtensionClassLoader detachLoader(LoadedExtension ext) {
         return ext.detach().loader();
     }
@@ -465,7 +516,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     private void discard(LoadedExtension ext) {
         ext.retire();
         closeInstance(ext);
-        reclaimer.reclaim(detachLoader(ext), System.nanoTime());
+        reclaim(ext, System.nanoTime());
     }
 
     /** Unloads everything (without waiting for collection); the store keeps it for the next start. */
@@ -478,7 +529,10 @@ public final class ExtensionRuntime implements AutoCloseable {
                 ext.retire();
                 closeInstance(ext);
                 try {
-                    ext.detach().loader().close();
+                    ExtensionClassLoader loader = ext.detach().loader();
+                    if (loader != null) {
+                        loader.close();
+                    }
                 } catch (IOException ignored) {
                     // shutting down
                 }

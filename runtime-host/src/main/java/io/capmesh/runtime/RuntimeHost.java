@@ -1,6 +1,8 @@
 package io.capmesh.runtime;
 
 import io.capmesh.runtime.grpc.RuntimeGrpcService;
+import io.capmesh.runtime.isolation.ChildExit;
+import io.capmesh.runtime.isolation.ProcessIsolation;
 import io.capmesh.runtime.loader.ExtensionLoader;
 import io.capmesh.runtime.loader.ExtensionServices;
 import io.capmesh.runtime.pkg.ExtensionPackage;
@@ -33,6 +35,7 @@ public final class RuntimeHost implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timers;
     private final ExtensionServices extensionServices = new ExtensionServices();
     private final SqliteExtensionStore store;
+    private final ProcessIsolation isolation;
     private final ExtensionRuntime runtime;
     private final RuntimeGrpcService endpoint;
 
@@ -56,8 +59,23 @@ public final class RuntimeHost implements AutoCloseable {
             LOG.log(Level.WARNING, "capmesh.runtime.signatures.policy is required but no trusted keys are configured"
                     + " (capmesh.runtime.signatures.trusted-keys): every deploy and swap will be refused");
         }
+        // child JVMs report exits and restarts to the runtime's listeners, which exist once the runtime does
+        RuntimeListener childEvents = new RuntimeListener() {
+            @Override
+            public void childExited(ChildExit exit) {
+                runtime().listeners().childExited(exit);
+            }
+
+            @Override
+            public void childRestarted(String coordinates, long pid, int restarts) {
+                runtime().listeners().childRestarted(coordinates, pid, restarts);
+            }
+        };
+        this.isolation = new ProcessIsolation(settings.isolation(), settings.settings(), settings.tierPackages(),
+                settings.maxCallTime(), settings.maxConcurrentCalls(), settings.maxPayloadBytes(), childEvents,
+                Clock.systemUTC());
         ExtensionLoader loader = new ExtensionLoader(RuntimeHost.class.getClassLoader(), settings.tierPackages(),
-                settings.settings(), settings.maxConcurrentCalls(), hostServices, Clock.systemUTC());
+                settings.settings(), settings.maxConcurrentCalls(), hostServices, Clock.systemUTC(), isolation);
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout());
@@ -111,7 +129,8 @@ public final class RuntimeHost implements AutoCloseable {
     @Override
     public void close() {
         timers.shutdownNow();
-        runtime.close();
+        runtime.close(); // stops the child JVMs too
+        isolation.close();
         store.close();
         callExecutor.shutdown();
     }

@@ -1,5 +1,6 @@
 package io.capmesh.runtime;
 
+import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.reclaim.Reclamation;
 
@@ -19,5 +20,13 @@ public interface RuntimeListener {
 
     /** What became of an unpublished version's classloader. */
     default void reclaimed(Reclamation reclamation) {
+    }
+
+    /** The child JVM of an extension with process isolation ended unasked; another starts after a backoff. */
+    default void childExited(ChildExit exit) {
+    }
+
+    /** A new child JVM serves an extension with process isolation again, after its {@code restarts}th restart. */
+    default void childRestarted(String coordinates, long pid, int restarts) {
     }
 }

@@ -1,5 +1,6 @@
 package io.capmesh.runtime;
 
+import io.capmesh.runtime.isolation.IsolationSettings;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
@@ -22,6 +23,7 @@ import java.util.Map;
  * @param tierPackages       the tier's shared libraries, resolved from the host by every extension
  * @param settings           operator settings per extension id
  * @param signatures         what an incoming package's signature must be: the policy and the keys it trusts
+ * @param isolation          how the child JVMs of extensions that ask for process isolation run
  */
 public record RuntimeSettings(
         Path dataDirectory,
@@ -33,7 +35,8 @@ public record RuntimeSettings(
         int maxConcurrentCalls,
         List<String> tierPackages,
         Map<String, Map<String, String>> settings,
-        PackageVerifier signatures) {
+        PackageVerifier signatures,
+        IsolationSettings isolation) {
 
     /** Signed packages are verified, unsigned ones accepted: fit for development, not for production. */
     public static final PackageVerifier DEFAULT_SIGNATURES =
@@ -43,13 +46,22 @@ public record RuntimeSettings(
         tierPackages = List.copyOf(tierPackages);
         settings = Map.copyOf(settings);
         signatures = signatures == null ? DEFAULT_SIGNATURES : signatures;
+        isolation = isolation == null ? IsolationSettings.DEFAULT : isolation;
+    }
+
+    public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
+                           Duration maxCallTime, Duration drainTimeout, Duration reclaimWindow, int maxConcurrentCalls,
+                           List<String> tierPackages, Map<String, Map<String, String>> settings,
+                           PackageVerifier signatures) {
+        this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
+                maxConcurrentCalls, tierPackages, settings, signatures, IsolationSettings.DEFAULT);
     }
 
     public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
                            Duration maxCallTime, Duration drainTimeout, Duration reclaimWindow, int maxConcurrentCalls,
                            List<String> tierPackages, Map<String, Map<String, String>> settings) {
         this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, DEFAULT_SIGNATURES);
+                maxConcurrentCalls, tierPackages, settings, DEFAULT_SIGNATURES, IsolationSettings.DEFAULT);
     }
 
     public static RuntimeSettings defaults(Path dataDirectory) {
@@ -59,21 +71,31 @@ public record RuntimeSettings(
 
     public RuntimeSettings withMaxCallTime(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, value, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation);
     }
 
     public RuntimeSettings withDrainTimeout(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, value, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation);
     }
 
     public RuntimeSettings withPackageLimits(PackageReader.Limits value) {
         return new RuntimeSettings(dataDirectory, value, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation);
     }
 
     public RuntimeSettings withSignatures(PackageVerifier value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrentCalls, tierPackages, settings, value);
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, value, isolation);
+    }
+
+    public RuntimeSettings withSettings(Map<String, Map<String, String>> value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, value, signatures, isolation);
+    }
+
+    public RuntimeSettings withIsolation(IsolationSettings value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, value);
     }
 }

@@ -163,7 +163,7 @@ class TypedServicesTest {
         }
     }
 
-    private static DynamicMessage callEcho(Channel channel, ServiceDescriptor service, String text) {
+    static DynamicMessage callEcho(Channel channel, ServiceDescriptor service, String text) {
         MethodDescriptor method = service.findMethodByName("Echo");
         Descriptor input = method.getInputType();
         io.grpc.MethodDescriptor<DynamicMessage, DynamicMessage> call =
@@ -182,7 +182,7 @@ class TypedServicesTest {
     }
 
     /** An {@code EchoReply}, read by field name. */
-    private record Reply(String text, String version) {
+    record Reply(String text, String version) {
         static Reply of(DynamicMessage reply) {
             Descriptor type = reply.getDescriptorForType();
             assertThat(type.getFullName()).isEqualTo("capmesh.core.echo.v1.EchoReply");

@@ -2,6 +2,7 @@ package io.capmesh.runtime.grpc;
 
 import com.google.protobuf.Timestamp;
 import io.capmesh.proto.v1.AvailableExtension;
+import io.capmesh.proto.v1.ChildProcess;
 import io.capmesh.proto.v1.Capability;
 import io.capmesh.proto.v1.Dependency;
 import io.capmesh.proto.v1.ExtensionInfo;
@@ -10,6 +11,7 @@ import io.capmesh.proto.v1.Isolation;
 import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.UnloadResponse;
 import io.capmesh.runtime.ExtensionRuntime;
+import io.capmesh.runtime.isolation.ChildStatus;
 import io.capmesh.runtime.loader.LoadedExtension;
 import java.util.TreeSet;
 
@@ -20,7 +22,7 @@ final class ProtoViews {
     }
 
     static ExtensionInfo info(LoadedExtension ext) {
-        return ExtensionInfo.newBuilder()
+        ExtensionInfo info = ExtensionInfo.newBuilder()
                 .setManifest(manifest(ext.manifest()))
                 .setSha256(ext.pkg().sha256())
                 .setSizeBytes(ext.pkg().size())
@@ -30,6 +32,26 @@ final class ProtoViews {
                 .setFailures(ext.failures())
                 .addAllServices(ext.serviceNames())
                 .build();
+        return ext.childStatus().map(status -> info.toBuilder().setChildProcess(childProcess(status)).build())
+                .orElse(info);
+    }
+
+    static ChildProcess childProcess(ChildStatus status) {
+        ChildProcess.Builder b = ChildProcess.newBuilder()
+                .setState(switch (status.state()) {
+                    case SERVING -> ChildProcess.State.SERVING;
+                    case RESTARTING -> ChildProcess.State.RESTARTING;
+                    case STOPPED -> ChildProcess.State.STOPPED;
+                })
+                .setPid(status.state() == ChildStatus.State.SERVING ? status.pid() : 0)
+                .setRestarts(status.restarts())
+                .setMaxHeap(status.maxHeap());
+        if (status.lastExit() != null) {
+            b.setLastExit(status.lastExit().cause())
+                    .setLastExitAt(Timestamp.newBuilder().setSeconds(status.lastExit().at().getEpochSecond())
+                            .setNanos(status.lastExit().at().getNano()));
+        }
+        return b.build();
     }
 
     static AvailableExtension available(ExtensionRuntime.Available available) {

@@ -4,6 +4,7 @@ import io.capmesh.extension.api.Extension;
 import io.capmesh.extension.api.ExtensionContext;
 import io.capmesh.runtime.HostServices;
 import io.capmesh.runtime.Problem;
+import io.capmesh.runtime.isolation.ProcessIsolation;
 import io.capmesh.runtime.pkg.ClassFileScanner;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.runtime.pkg.ExtensionPackage;
@@ -20,7 +21,8 @@ import java.util.Set;
 /**
  * Turns a checked package into a started extension: a classloader of its own, the entry class instantiated,
  * {@code start} run (the warm-up) and its typed services built, all before any traffic can reach it. When any
- * step fails, everything it made is closed again and the answer lists every error found.
+ * step fails, everything it made is closed again and the answer lists every error found. An extension that asks
+ * for process isolation is handed to {@link ProcessIsolation} instead, which runs it in a child JVM.
  */
 public final class ExtensionLoader {
 
@@ -34,6 +36,7 @@ public final class ExtensionLoader {
     private final int maxConcurrentCalls;
     private final HostServices hostServices;
     private final Clock clock;
+    private final ProcessIsolation isolation;
 
     /**
      * @param tierPackages       the tier's own shared libraries (package prefixes ending in a dot)
@@ -43,6 +46,14 @@ public final class ExtensionLoader {
     public ExtensionLoader(ClassLoader hostLoader, List<String> tierPackages,
                            Map<String, Map<String, String>> settingsById, int maxConcurrentCalls,
                            HostServices hostServices, Clock clock) {
+        this(hostLoader, tierPackages, settingsById, maxConcurrentCalls, hostServices, clock, null);
+    }
+
+    /** @param isolation runs the extensions that ask for process isolation; null refuses them */
+    public ExtensionLoader(ClassLoader hostLoader, List<String> tierPackages,
+                           Map<String, Map<String, String>> settingsById, int maxConcurrentCalls,
+                           HostServices hostServices, Clock clock, ProcessIsolation isolation) {
+        this.isolation = isolation;
         this.hostLoader = hostLoader;
         List<String> shared = new ArrayList<>(CANONICAL_PACKAGES);
         shared.addAll(tierPackages);
@@ -56,9 +67,12 @@ public final class ExtensionLoader {
     public LoadedExtension load(ExtensionPackage pkg) {
         long started = System.nanoTime();
         ExtensionManifest manifest = pkg.manifest();
-        if (manifest.isolation().equals("process")) {
-            throw Problem.precondition(manifest.coordinates() + " asks for process isolation, which this runtime "
-                    + "does not offer yet; deploy it with \"isolation\": \"in-process\"").toException();
+        if (manifest.processIsolation()) {
+            if (isolation == null) {
+                throw Problem.precondition(manifest.coordinates() + " asks for process isolation, which this "
+                        + "loader does not offer; deploy it with \"isolation\": \"in-process\"").toException();
+            }
+            return isolation.load(pkg);
         }
         ExtensionClassLoader loader =
                 new ExtensionClassLoader(manifest.coordinates(), pkg.jar(), hostLoader, sharedPackages);

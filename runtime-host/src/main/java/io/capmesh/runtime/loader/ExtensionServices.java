@@ -105,7 +105,7 @@ public final class ExtensionServices extends HandlerRegistry {
                 return new ServerCall.Listener<>() {
                 };
             }
-            ClassLoader loader = ext.live().loader();
+            ClassLoader loader = ext.live().contextLoader();
             ServerCall<Q, A> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
                 @Override
                 public void close(Status status, Metadata trailers) {

@@ -1,17 +1,20 @@
 package io.capmesh.runtime.loader;
 
 import io.capmesh.extension.api.Extension;
+import io.capmesh.runtime.isolation.ChildStatus;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.grpc.ServerServiceDefinition;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -26,8 +29,20 @@ public final class LoadedExtension {
 
     private static final int RETIRED = 1 << 30;
 
-    /** The parts that refer to extension classes; dropped on detach. */
+    /**
+     * The parts that refer to extension classes; dropped on detach. An extension isolated in a child JVM has no
+     * loader here: its instance is the stand-in that forwards to the child.
+     */
     public record Live(ExtensionClassLoader loader, Extension instance, List<ServerServiceDefinition> services) {
+
+        /** The context classloader for calls into the instance. */
+        public ClassLoader contextLoader() {
+            return loader != null ? loader : instance.getClass().getClassLoader();
+        }
+
+        public boolean isolated() {
+            return loader == null;
+        }
     }
 
     private final ExtensionPackage pkg;
@@ -39,11 +54,19 @@ public final class LoadedExtension {
     private final LongAdder invocations = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final long loadMicros;
+    private final Supplier<ChildStatus> childStatus;
     private volatile Live live;
 
     public LoadedExtension(ExtensionPackage pkg, Live live, Instant deployedAt, int maxConcurrentCalls,
                            long loadMicros) {
+        this(pkg, live, deployedAt, maxConcurrentCalls, loadMicros, null);
+    }
+
+    /** @param childStatus where its child JVM stands, for an extension isolated in one; else null */
+    public LoadedExtension(ExtensionPackage pkg, Live live, Instant deployedAt, int maxConcurrentCalls,
+                           long loadMicros, Supplier<ChildStatus> childStatus) {
         this.pkg = pkg;
+        this.childStatus = childStatus;
         this.live = live;
         this.deployedAt = deployedAt;
         this.loadMicros = loadMicros;
@@ -68,6 +91,11 @@ public final class LoadedExtension {
 
     public long loadMicros() {
         return loadMicros;
+    }
+
+    /** Where its child JVM stands; empty for an extension loaded in-process. */
+    public Optional<ChildStatus> childStatus() {
+        return childStatus == null ? Optional.empty() : Optional.of(childStatus.get());
     }
 
     public List<String> serviceNames() {

@@ -38,6 +38,15 @@ public record ExtensionManifest(
         return new ExtensionManifest(id, newVersion, entryClass, capabilities, dependencies, isolation);
     }
 
+    public ExtensionManifest withIsolation(String newIsolation) {
+        return new ExtensionManifest(id, version, entryClass, capabilities, dependencies, newIsolation);
+    }
+
+    /** True when the extension asks to run in a child JVM of its own. */
+    public boolean processIsolation() {
+        return isolation.equals("process");
+    }
+
     /** A capability and the methods it answers. */
     public record Capability(String name, String version, Set<String> methods) {
         public Capability {

@@ -27,7 +27,8 @@ import java.util.zip.ZipFile;
 /**
  * The first owner of an incoming package: copies it to the runtime's disk within the size limit, hashes it,
  * checks that it is a whole jar that expands within the limit, verifies its signature as the policy demands,
- * reads its manifest, and refuses extension code that would end the runtime's process. Sizes are counted from the
+ * reads its manifest, and refuses extension code that would end the runtime's process (unless it asks to run in a
+ * process of its own). Sizes are counted from the
  * bytes actually read and inflated, never from headers. Nothing here loads a class.
  */
 public final class PackageReader {
@@ -217,10 +218,10 @@ public final class PackageReader {
                 forbiddenCalls(bytes, entry, forbidden);
             }
         });
-        if (!forbidden.isEmpty()) {
+        if (!forbidden.isEmpty() && !manifest.processIsolation()) { // in a child JVM, an exit ends only the child
             throw Problem.precondition(manifest.coordinates() + " in " + name + " would end the runtime's process: "
                     + String.join(", ", forbidden) + ". Extensions loaded in-process must not exit the JVM; "
-                    + "throw a CapabilityException instead").toException();
+                    + "throw a CapabilityException instead, or ask for \"isolation\": \"process\"").toException();
         }
         return manifest;
     }

@@ -1,6 +1,7 @@
 package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeListener;
+import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.reclaim.Reclamation;
 import io.micrometer.core.instrument.Counter;
@@ -15,7 +16,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The runtime's meters: calls and failures per loaded extension version, load and reclaim times, leaks.
+ * The runtime's meters: calls and failures per loaded extension version, load and reclaim times, leaks, and the
+ * exits and restarts of isolated extensions' child JVMs.
  * Per-version meters are removed when the version is unpublished, and they read the counts through a weak
  * reference, so the registry never keeps an unloaded extension (or its classloader) alive.
  */
@@ -59,6 +61,24 @@ final class RuntimeMetrics implements RuntimeListener {
             Counter.builder("capmesh.extension.leaks").description("unloaded versions whose classloader stayed alive")
                     .register(registry).increment();
         }
+    }
+
+    @Override
+    public void childExited(ChildExit exit) {
+        int at = exit.coordinates().lastIndexOf('@');
+        Counter.builder("capmesh.extension.child.exits")
+                .description("child JVMs of isolated extensions that ended unasked (crash, exit, out of memory)")
+                .tags("extension", exit.coordinates().substring(0, at), "version", exit.coordinates().substring(at + 1))
+                .register(registry).increment();
+    }
+
+    @Override
+    public void childRestarted(String coordinates, long pid, int restarts) {
+        int at = coordinates.lastIndexOf('@');
+        Counter.builder("capmesh.extension.child.restarts")
+                .description("child JVMs started again for isolated extensions")
+                .tags("extension", coordinates.substring(0, at), "version", coordinates.substring(at + 1))
+                .register(registry).increment();
     }
 
     private static Tags tags(LoadedExtension ext) {

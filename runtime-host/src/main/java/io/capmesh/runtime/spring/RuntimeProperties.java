@@ -1,6 +1,7 @@
 package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeSettings;
+import io.capmesh.runtime.isolation.IsolationSettings;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
@@ -34,6 +35,7 @@ import org.springframework.util.unit.DataSize;
  * @param tier               this runtime's tier name, as the broker shows it: core, data, ml, crypto
  * @param broker             the broker to register with; none by default
  * @param signatures         what incoming packages' signatures must be
+ * @param isolation          how extensions that ask for process isolation run in their child JVMs
  */
 @ConfigurationProperties("capmesh.runtime")
 public record RuntimeProperties(
@@ -52,7 +54,31 @@ public record RuntimeProperties(
         @DefaultValue("classpath*:capmesh/available/*.jar") String available,
         @DefaultValue("core") String tier,
         @DefaultValue Broker broker,
-        @DefaultValue Signatures signatures) {
+        @DefaultValue Signatures signatures,
+        @DefaultValue Isolation isolation) {
+
+    /**
+     * {@code capmesh.runtime.isolation.*}. An extension's own {@code isolation.max-heap} setting (under
+     * {@code capmesh.runtime.extensions.<id>}) overrides the heap size for its child.
+     *
+     * @param maxHeap           each child JVM's heap limit ({@code -Xmx})
+     * @param jvmOptions        more JVM options for every child
+     * @param firstRestartDelay the wait before restarting a child that ended, doubled on each exit in a row
+     * @param maxRestartDelay   the longest wait between restarts
+     * @param stableAfter       a child that served this long before it ended starts the backoff afresh
+     * @param startTimeout      how long a child may take to load its extension and serve
+     */
+    public record Isolation(@DefaultValue("256MB") DataSize maxHeap, List<String> jvmOptions,
+                            @DefaultValue("250ms") Duration firstRestartDelay,
+                            @DefaultValue("30s") Duration maxRestartDelay,
+                            @DefaultValue("60s") Duration stableAfter,
+                            @DefaultValue("60s") Duration startTimeout) {
+
+        IsolationSettings toSettings() {
+            return new IsolationSettings(maxHeap.toMegabytes() + "m", jvmOptions == null ? List.of() : jvmOptions,
+                    firstRestartDelay, maxRestartDelay, stableAfter, startTimeout);
+        }
+    }
 
     /**
      * {@code capmesh.runtime.signatures.*}. The packages the service ships on its class path need no signature.
@@ -106,6 +132,6 @@ public record RuntimeProperties(
         return new RuntimeSettings(dataDir,
                 new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, sharedPackages, extensions, signatures.verifier());
+                maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings());
     }
 }

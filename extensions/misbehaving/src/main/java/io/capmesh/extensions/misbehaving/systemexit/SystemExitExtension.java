@@ -3,10 +3,12 @@ package io.capmesh.extensions.misbehaving.systemexit;
 import io.capmesh.extension.api.CapabilityException;
 import io.capmesh.extension.api.Extension;
 import io.capmesh.extension.api.Invocation;
+import java.nio.charset.StandardCharsets;
 
 /**
- * {@code exit} ends the whole JVM it runs in, which is why its manifest asks for process isolation: only the
- * child JVM should die, and the runtime should restart it. {@code ok} returns the payload.
+ * {@code exit} ends the whole JVM it runs in, which is why only a manifest asking for process isolation gets it
+ * loaded: then only the child JVM dies, and the runtime restarts it. {@code ok} returns the payload; {@code pid}
+ * names the process answering.
  */
 public final class SystemExitExtension implements Extension {
 
@@ -18,7 +20,9 @@ public final class SystemExitExtension implements Extension {
                 yield new byte[0];
             }
             case "ok" -> invocation.payload();
-            default -> throw CapabilityException.notFound("test.system-exit has no method " + invocation.method());
+            case "pid" -> String.valueOf(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8);
+            default -> throw CapabilityException.notFound(invocation.capability() + " has no method "
+                    + invocation.method());
         };
     }
 }
