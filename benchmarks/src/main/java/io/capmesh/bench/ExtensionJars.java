@@ -62,6 +62,11 @@ final class ExtensionJars {
      * incompressible data so the jar has the size of a bigger extension.
      */
     Path echo(String id, String version, String capability, long padBytes) {
+        return echo(id, version, capability, padBytes, "in-process");
+    }
+
+    /** The echo extension as above, asking for the given isolation ({@code in-process} or {@code process}). */
+    Path echo(String id, String version, String capability, long padBytes, String isolation) {
         Path target = dir.resolve(id + "-" + version + ".jar");
         try (JarInputStream in = new JarInputStream(Files.newInputStream(shipped(ECHO)));
              JarOutputStream out = new JarOutputStream(Files.newOutputStream(target))) {
@@ -73,7 +78,7 @@ final class ExtensionJars {
                 in.transferTo(out);
                 out.closeEntry();
             }
-            writeManifest(out, id, version, ECHO_ENTRY, capability, List.of("echo", "hold"));
+            writeManifest(out, id, version, ECHO_ENTRY, capability, List.of("echo", "hold"), isolation);
             if (padBytes > 0) {
                 pad(out, padBytes);
             }
@@ -98,7 +103,7 @@ final class ExtensionJars {
                 }
                 classes.addAll(List.of(type.getDeclaredClasses()));
             }
-            writeManifest(out, id, version, entry.getName(), capability, methods);
+            writeManifest(out, id, version, entry.getName(), capability, methods, "in-process");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -106,12 +111,13 @@ final class ExtensionJars {
     }
 
     private static void writeManifest(OutputStream out, String id, String version, String entryClass,
-                                      String capability, List<String> methods) throws IOException {
+                                      String capability, List<String> methods, String isolation)
+            throws IOException {
         String json = String.format("{\"id\": \"%s\", \"version\": \"%s\", \"entryClass\": \"%s\", "
                         + "\"capabilities\": [{\"name\": \"%s\", \"version\": \"1.0.0\", \"methods\": [%s]}], "
-                        + "\"dependencies\": [], \"isolation\": \"in-process\"}",
+                        + "\"dependencies\": [], \"isolation\": \"%s\"}",
                 id, version, entryClass, capability,
-                methods.stream().map(m -> "\"" + m + "\"").collect(Collectors.joining(", ")));
+                methods.stream().map(m -> "\"" + m + "\"").collect(Collectors.joining(", ")), isolation);
         ((JarOutputStream) out).putNextEntry(new JarEntry(MANIFEST));
         out.write(json.getBytes(StandardCharsets.UTF_8));
         ((JarOutputStream) out).closeEntry();

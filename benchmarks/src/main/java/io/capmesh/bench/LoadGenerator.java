@@ -44,6 +44,36 @@ final class LoadGenerator {
         }
     }
 
+    /** How a warm-up until steady went: its length, its calls, and whether the latency settled before the cap. */
+    record WarmUp(Duration took, long calls, boolean settled) {
+    }
+
+    /**
+     * Calls in slices of {@code slice} until the median stops falling: two slices in a row no more than 5 % better
+     * than the best before them, or {@code atMost} has passed. A path through several JVMs warms only as fast as
+     * each of them compiles its own part, so a fixed count of slow calls can leave it measured half warm.
+     */
+    static WarmUp warmUntilSteady(Call call, Duration slice, Duration atMost) throws InterruptedException {
+        long start = System.nanoTime();
+        long end = start + atMost.toNanos();
+        double best = Double.MAX_VALUE;
+        int flat = 0;
+        long calls = 0;
+        while (System.nanoTime() < end && flat < 2) {
+            Latency latency = closedLoop(call, 1, slice);
+            calls += latency.calls() + latency.failed();
+            if (latency.calls() > 0 && latency.p50() < best * 0.95) {
+                flat = 0;
+            } else {
+                flat++;
+            }
+            if (latency.calls() > 0) {
+                best = Math.min(best, latency.p50());
+            }
+        }
+        return new WarmUp(Duration.ofNanos(System.nanoTime() - start), calls, flat >= 2);
+    }
+
     /** {@code callers} threads, each with one call outstanding, for {@code duration}. */
     static Latency closedLoop(Call call, int callers, Duration duration) throws InterruptedException {
         Run run = new Run();

@@ -1,6 +1,8 @@
 package io.capmesh.bench;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.extensions.datasql.v1.QueryResult;
+import io.capmesh.extensions.mlonnx.v1.InferResponse;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.InvokeRequest;
@@ -11,6 +13,7 @@ import io.capmesh.stub.Acquire;
 import io.capmesh.stub.Capabilities;
 import io.capmesh.stub.CapabilityClient;
 import io.capmesh.stub.CapabilityHandle;
+import io.capmesh.stub.Composition;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.telemetry.TracingSettings;
 import io.capmesh.testsupport.ServiceProcess;
@@ -436,8 +439,8 @@ final class Network implements AutoCloseable {
     // ---- composition ---------------------------------------------------------------------------------------
 
     /**
-     * The score-and-sign sample composing data.sql -> ml.onnx -> crypto.sign through the thin stub, and the same
-     * work in this process ({@link Composite}), measured in turns.
+     * The score-and-sign sample composing data.sql -> ml.onnx -> crypto.sign through the thin stub, the same
+     * work in this process ({@link Composite}) and each of the three typed calls alone, measured in turns.
      */
     String composition() throws Exception {
         requireMesh();
@@ -452,17 +455,37 @@ final class Network implements AutoCloseable {
             local.prepare();
             LoadGenerator.Call remoteCall = remote::compose;
             LoadGenerator.Call localCall = local::run;
-            warmUp(remoteCall);
-            warmUp(localCall);
-            List<Latency> inTurns = LoadGenerator.inTurns(List.of(remoteCall, localCall), mode.turns(),
-                    mode.loadDuration());
+            // each typed call of the composition alone, on the inputs the one before it answers, under the same
+            // deadline, so the composition's time can be split between the three runtimes
+            Duration deadline = Duration.ofSeconds(10);
+            QueryResult rows = remote.query();
+            InferResponse inferred = remote.infer(rows);
+            byte[] message = ScoreAndSign.lines(ScoreAndSign.scores(rows, inferred));
+            LoadGenerator.Call queryCall = () -> Composition.sequence(deadline, remote::query);
+            LoadGenerator.Call inferCall = () -> Composition.sequence(deadline, () -> remote.infer(rows));
+            LoadGenerator.Call signCall = () -> Composition.sequence(deadline, () -> remote.sign(message));
+            List<LoadGenerator.Call> calls = List.of(remoteCall, localCall, queryCall, inferCall, signCall);
+            // three runtimes' JITs must each compile their part before the composition is as warm as the one hop
+            // it is compared with, which takes thousands of compositions: warm until its latency stops falling
+            LoadGenerator.WarmUp warm = LoadGenerator.warmUntilSteady(remoteCall, mode.loadDuration(),
+                    mode.loadDuration().multipliedBy(10));
+            calls.forEach(this::warmUp);
+            List<Latency> inTurns = LoadGenerator.inTurns(calls, mode.turns(), mode.loadDuration());
             Latency across = inTurns.get(0);
             Latency inOne = inTurns.get(1);
-            String how = "closed loop, 1 caller, in turns with the other";
+            String how = String.format("closed loop, 1 caller, 6, 7 and 6a to 6c in turns, after %d compositions "
+                    + "in %.0f s to warm up (%s)", warm.calls(), warm.took().toMillis() / 1e3,
+                    warm.settled() ? "until the latency stopped falling" : "the cap; still falling");
             paths.add("composition", "6 score-and-sign: data -> ml -> crypto, thin stub across 3 runtimes", how,
                     across, "stub-hop");
             paths.add("composition-local", "7 same work in one process, direct calls (H2, ONNX Runtime, Ed25519)",
                     how, inOne, "composition");
+            paths.add("composition-query", "6a its data.sql query alone (typed call through the stub)", how,
+                    inTurns.get(2), "stub-hop");
+            paths.add("composition-infer", "6b its ml.onnx infer alone (typed call through the stub)", how,
+                    inTurns.get(3), "stub-hop");
+            paths.add("composition-sign", "6c its crypto.sign sign alone (typed call through the stub)", how,
+                    inTurns.get(4), "stub-hop");
             Latency hop = paths.latency("stub-hop");
             if (hop != null) {
                 double ratio = across.p50() / hop.p50();
@@ -471,7 +494,8 @@ final class Network implements AutoCloseable {
                         ratio), ratio <= 3.3);
             }
             return "across p50 " + Table.micros(across.p50()) + " us, in one process " + Table.micros(inOne.p50())
-                    + " us";
+                    + " us; alone: query " + Table.micros(inTurns.get(2).p50()) + " us, infer "
+                    + Table.micros(inTurns.get(3).p50()) + " us, sign " + Table.micros(inTurns.get(4).p50()) + " us";
         }
     }
 

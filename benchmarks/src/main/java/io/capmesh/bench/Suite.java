@@ -89,6 +89,8 @@ final class Suite {
         steps.add(new Step("lifecycle: swap under " + mode.swapConcurrency() + " concurrent calls",
                 lifecycle::swapUnderLoad));
         steps.add(new Step("lifecycle: reclamation scenarios", lifecycle::reclamation));
+        steps.add(new Step("process isolation: per-call cost against in-process loading",
+                () -> IsolationCost.run(mode, report)));
         Network network;
         try {
             network = new Network(mode, out, services, report, paths, targets);
@@ -122,8 +124,8 @@ final class Suite {
         steps.add(new Step("one hop: plain client, thin stub with tracing off and on, to a core runtime",
                 network::stubHop));
         steps.add(new Step("broker acquire, warm and cold (tier-2 load)", network::acquire));
-        steps.add(new Step("composition: score-and-sign across runtimes and the same work in one process",
-                network::composition));
+        steps.add(new Step("composition: score-and-sign across runtimes, each of its calls alone, the same work in "
+                + "one process", network::composition));
         return steps;
     }
 

@@ -82,10 +82,14 @@ public final class CapabilityClient implements AutoCloseable {
         this.brokerTarget = builder.broker;
         this.account = builder.account;
         this.tracer = builder.openTelemetry.getTracer(Tracing.INSTRUMENTATION);
-        ClientInterceptor tracing = GrpcTelemetry.create(builder.openTelemetry).createClientInterceptor();
+        // without tracing the interceptor would record nothing, yet still cost every call its bookkeeping
+        ClientInterceptor tracing = builder.openTelemetry == OpenTelemetry.noop() ? null
+                : GrpcTelemetry.create(builder.openTelemetry).createClientInterceptor();
         Consumer<ManagedChannelBuilder<?>> channels = channel -> {
             builder.channels.accept(channel);
-            channel.intercept(tracing);
+            if (tracing != null) {
+                channel.intercept(tracing);
+            }
         };
         ManagedChannelBuilder<?> channel = Grpc.newChannelBuilder(builder.broker, builder.credentials);
         channels.accept(channel);

@@ -68,6 +68,9 @@ public final class ScoreAndSign {
     static final String KEY_LABEL = "score-and-sign";
     private static final String MODEL = "tiny-classifier";
     private static final String DATASOURCE = "main";
+    private static final QueryRequest QUERY = QueryRequest.newBuilder().setDatasource(DATASOURCE)
+            .setSql("SELECT id, site, sepal_length, sepal_width, petal_length, petal_width FROM flowers ORDER BY id")
+            .build();
 
     private final CapabilityHandle data;
     private final CapabilityHandle ml;
@@ -160,17 +163,10 @@ public final class ScoreAndSign {
         long started = System.nanoTime();
         try (Scope ignored = span.makeCurrent()) {
             return Composition.sequence(deadline, () -> {
-                QueryResult rows = data.call("query", channel -> SqlGrpc.newBlockingStub(channel).query(
-                        QueryRequest.newBuilder().setDatasource(DATASOURCE)
-                                .setSql("SELECT id, site, sepal_length, sepal_width, petal_length, petal_width FROM flowers ORDER BY id")
-                                .build()));
-                InferResponse inferred = ml.call("infer", channel -> OnnxGrpc.newBlockingStub(channel).infer(
-                        InferRequest.newBuilder().setModel(MODEL).putInputs("features", features(rows)).build()));
-                List<Score> scores = scores(rows, inferred);
+                QueryResult rows = query();
+                List<Score> scores = scores(rows, infer(rows));
                 byte[] message = lines(scores);
-                byte[] signature = sign.call("sign", channel -> SignerGrpc.newBlockingStub(channel).sign(
-                        SignRequest.newBuilder().setKeyId(keyId).setMessage(ByteString.copyFrom(message)).build()))
-                        .getSignature().toByteArray();
+                byte[] signature = sign(message);
                 span.setAttribute("capmesh.scored", scores.size());
                 return new Result(span.getSpanContext().getTraceId(), scores, keyId, message, signature,
                         Duration.ofNanos(System.nanoTime() - started));
@@ -181,6 +177,27 @@ public final class ScoreAndSign {
         } finally {
             span.end();
         }
+    }
+
+    /** The first step alone: the flowers' measurements from {@code data.sql}. */
+    public QueryResult query() {
+        return data.call("query", channel -> SqlGrpc.newBlockingStub(channel).query(QUERY));
+    }
+
+    /** The second step alone: {@code ml.onnx} classifies the rows a {@link #query} answered. */
+    public InferResponse infer(QueryResult rows) {
+        return ml.call("infer", channel -> OnnxGrpc.newBlockingStub(channel).infer(
+                InferRequest.newBuilder().setModel(MODEL).putInputs("features", features(rows)).build()));
+    }
+
+    /** The last step alone: {@code crypto.sign} signs {@code message} with the sample's key. */
+    public byte[] sign(byte[] message) {
+        if (keyId == null) {
+            throw new IllegalStateException("call prepare() first: it makes the table and the signing key");
+        }
+        return sign.call("sign", channel -> SignerGrpc.newBlockingStub(channel).sign(
+                SignRequest.newBuilder().setKeyId(keyId).setMessage(ByteString.copyFrom(message)).build()))
+                .getSignature().toByteArray();
     }
 
     /** Asks the crypto runtime whether a result's signature holds (it fails with INVALID_ARGUMENT otherwise). */
@@ -215,7 +232,8 @@ public final class ScoreAndSign {
         return tensor.build();
     }
 
-    static List<Score> scores(QueryResult rows, InferResponse inferred) {
+    /** The rows and the model's verdicts, paired up. */
+    public static List<Score> scores(QueryResult rows, InferResponse inferred) {
         Tensor labels = inferred.getOutputsOrThrow("label");
         Tensor probabilities = inferred.getOutputsOrThrow("probabilities");
         int classes = (int) probabilities.getShape(1);
@@ -229,7 +247,8 @@ public final class ScoreAndSign {
         return scores;
     }
 
-    static byte[] lines(List<Score> scores) {
+    /** What is signed: one line {@code id,site,class,confidence} per score. */
+    public static byte[] lines(List<Score> scores) {
         StringBuilder text = new StringBuilder();
         for (Score score : scores) {
             text.append(score.id()).append(',').append(score.site()).append(',').append(score.label()).append(',')

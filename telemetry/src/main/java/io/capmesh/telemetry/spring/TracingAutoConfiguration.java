@@ -3,7 +3,6 @@ package io.capmesh.telemetry.spring;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.telemetry.TracingSettings;
 import io.grpc.ServerBuilder;
-import io.grpc.ServerInterceptor;
 import java.nio.file.Path;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -13,8 +12,8 @@ import org.springframework.core.env.Environment;
 import org.springframework.grpc.server.ServerBuilderCustomizer;
 
 /**
- * Tracing for a capmesh service: a {@link Tracing} for the application and a server interceptor that continues
- * the caller's trace in a span for every call the gRPC server takes.
+ * Tracing for a capmesh service: a {@link Tracing} for the application and, when it is on, a server interceptor
+ * that continues the caller's trace in a span for every call the gRPC server takes.
  *
  * <p>Where spans go is read as the OpenTelemetry SDK reads it, so the standard environment works unchanged:
  * {@code OTEL_EXPORTER_OTLP_ENDPOINT} (or {@code capmesh.tracing.otlp-endpoint}), {@code OTEL_SDK_DISABLED},
@@ -45,14 +44,17 @@ public class TracingAutoConfiguration {
      */
     @Bean
     ServerBuilderCustomizer<?> tracingServerCustomizer(Tracing tracing) {
-        return new TracingServerCustomizer(tracing.serverInterceptor());
+        return new TracingServerCustomizer(tracing);
     }
 
     @SuppressWarnings({"rawtypes", "unchecked"})
-    private record TracingServerCustomizer(ServerInterceptor tracing) implements ServerBuilderCustomizer {
+    private record TracingServerCustomizer(Tracing tracing) implements ServerBuilderCustomizer {
         @Override
         public void customize(ServerBuilder builder) {
-            builder.intercept(tracing);
+            // off, the interceptor records nothing, yet it would still cost every call its bookkeeping
+            if (tracing.enabled()) {
+                builder.intercept(tracing.serverInterceptor());
+            }
         }
     }
 }

@@ -87,6 +87,7 @@ final class KeyManagement {
     DeleteKeyResponse delete(DeleteKeyRequest request) {
         String keyId = requireId(request.getKeyId());
         boolean deleted = store(() -> keys.store().delete(keyId));
+        keys.forget(keyId);
         if (!deleted) {
             throw notFound(keyId);
         }

@@ -6,8 +6,11 @@ import io.capmesh.extension.api.CapabilityException;
 import io.capmesh.extensions.crypto.v1.KeyType;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 
 /** Finds keys in the host's store by id and checks they fit an operation before any of their material is used. */
 final class KeyRing {
@@ -27,7 +30,19 @@ final class KeyRing {
     private static final Set<KeyType> KNOWN =
             EnumSet.complementOf(EnumSet.of(KeyType.KEY_TYPE_UNSPECIFIED, KeyType.UNRECOGNIZED));
 
+    /** Enough for every signing key a runtime uses at once; past it the cache starts afresh. */
+    static final int MAX_PREPARED = 256;
+
     private final KeyStore store;
+    /**
+     * Ed25519 signing keys ready for use, by key id. BouncyCastle derives the public key (a scalar multiplication,
+     * as dear as the signature itself) the first time a private key object signs, and keeps it in that object, so
+     * a fresh object per call would pay for it on every signature.
+     */
+    private final Map<String, Prepared> prepared = new ConcurrentHashMap<>();
+
+    private record Prepared(byte[] publicKey, Ed25519PrivateKeyParameters key) {
+    }
 
     KeyRing(KeyStore store) {
         this.store = store;
@@ -55,6 +70,31 @@ final class KeyRing {
                     .collect(Collectors.joining(" or ")) + " keys");
         }
         return new Key(stored.info().id(), type, stored.secret(), stored.publicKey());
+    }
+
+    /** The Ed25519 signing key of {@code key} (its secret must be present), prepared once per key. */
+    Ed25519PrivateKeyParameters ed25519(Key key) {
+        Prepared ready = prepared.get(key.id());
+        // checked against the stored public key too: other material under a known id is prepared afresh
+        if (ready == null || !Arrays.equals(ready.publicKey(), key.publicKey())) {
+            Ed25519PrivateKeyParameters parameters = new Ed25519PrivateKeyParameters(key.secret());
+            ready = new Prepared(parameters.generatePublicKey().getEncoded(), parameters);
+            if (prepared.size() >= MAX_PREPARED) {
+                prepared.clear();
+            }
+            prepared.put(key.id(), ready);
+        }
+        return ready.key();
+    }
+
+    /** Drops what was prepared for a key, when it leaves the store. */
+    void forget(String keyId) {
+        prepared.remove(keyId);
+    }
+
+    /** How many keys are prepared (for tests). */
+    int preparedCount() {
+        return prepared.size();
     }
 
     /** The type a stored key was made as; a type this version does not know is the operator's to sort out. */

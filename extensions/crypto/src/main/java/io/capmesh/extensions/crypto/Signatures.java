@@ -11,7 +11,6 @@ import java.math.BigInteger;
 import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
 import org.bouncycastle.crypto.params.ECPublicKeyParameters;
-import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.signers.ECDSASigner;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
@@ -45,7 +44,7 @@ final class Signatures {
         byte[] signature = switch (key.type()) {
             case ED25519 -> {
                 Ed25519Signer signer = new Ed25519Signer();
-                signer.init(true, new Ed25519PrivateKeyParameters(key.secret()));
+                signer.init(true, keys.ed25519(key));
                 signer.update(message, 0, message.length);
                 yield signer.generateSignature();
             }
