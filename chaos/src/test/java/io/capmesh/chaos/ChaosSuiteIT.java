@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
+import io.capmesh.proto.v1.ChildProcess;
 import io.capmesh.proto.v1.DeployHeader;
 import io.capmesh.proto.v1.DeployRequest;
 import io.capmesh.proto.v1.DeployResponse;
@@ -65,6 +66,7 @@ class ChaosSuiteIT {
     private static final Path BROKER_JAR = JARS.resolve("capmesh-broker-service.jar");
     private static final Path RUNTIME_JAR = JARS.resolve("capmesh-core-runtime-service.jar");
     private static final Path HUNG_JAR = JARS.resolve("capmesh-ext-misbehaving-never-returns.jar");
+    private static final Path HOG_JAR = JARS.resolve("capmesh-ext-misbehaving-isolated-memory-hog.jar");
     private static final Duration LOAD = Duration.ofSeconds(3);
 
     @TempDir(cleanup = CleanupMode.ON_SUCCESS) // the services' logs stay when a scenario fails
@@ -331,6 +333,49 @@ class ChaosSuiteIT {
         }
     }
 
+    @Test
+    @Order(6)
+    void anIsolatedExtensionThatExhaustsItsMemory() throws Exception {
+        ServiceProcess runtime = runtimes[1];
+        var stub = RuntimeServiceGrpc.newBlockingStub(runtime.channel());
+        ChildProcess first = deploy(runtime, HOG_JAR).getExtension().getChildProcess();
+        assertThat(first.getState()).isEqualTo(ChildProcess.State.SERVING);
+        assertThat(first.getMaxHeap()).isEqualTo("64m"); // the extension's own setting, from the runtime's arguments
+        try (Capabilities caps = client.acquire(Acquire.require("core.echo"))) {
+            Load load = Load.start(2, caps.get("core.echo"));
+            Thread.sleep(500);
+            long hogAt = System.nanoTime();
+            StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                    () -> stub.withDeadlineAfter(60, TimeUnit.SECONDS)
+                            .invoke(request("test.isolated-memory-hog", "hog", "")));
+            assertThat(e.getStatus().getCode()).as(e.getStatus().toString()).isEqualTo(Status.Code.UNAVAILABLE);
+            assertThat(e.getStatus().getDescription()).contains("isolated-memory-hog@1.0.0",
+                    "ran out of memory (-Xmx64m)");
+            Await.until("a new child JVM answering for the extension", Duration.ofSeconds(60), () -> {
+                try {
+                    return text(direct(runtime, "test.isolated-memory-hog", "ok", "back")).equals("back");
+                } catch (StatusRuntimeException restarting) {
+                    return false;
+                }
+            });
+            Duration recovery = Duration.ofNanos(System.nanoTime() - hogAt);
+            Thread.sleep(500); // some load after the restart too
+            load.stop();
+
+            ChildProcess restarted = stub.listExtensions(ListExtensionsRequest.getDefaultInstance())
+                    .getExtensionsList().stream().filter(x -> x.getManifest().getId().equals("isolated-memory-hog"))
+                    .findFirst().orElseThrow().getChildProcess();
+            assertThat(restarted.getPid()).isNotEqualTo(first.getPid());
+            assertThat(restarted.getRestarts()).isEqualTo(1);
+            assertThat(restarted.getLastExit()).startsWith("ran out of memory (-Xmx64m) and exited with code 3");
+            assertThat(load.failures).as(load.failureSummary()).isEmpty();
+            stub.withDeadlineAfter(30, TimeUnit.SECONDS).unload(UnloadRequest.newBuilder()
+                    .setExtensionId("isolated-memory-hog").build());
+            summary.add(new Row("6 isolated extension OOM", load.calls() + 2, load.failures.size(),
+                    load.lost.get(), recovery, "only its call UNAVAILABLE; child restarted; runtime kept serving"));
+        }
+    }
+
     // -- load ---------------------------------------------------------------------------------------------
 
     /** Callers invoking core.echo through the stub in a loop, each payload unique so a wrong answer shows. */
@@ -442,7 +487,8 @@ class ChaosSuiteIT {
         return new String[] {"--capmesh.runtime.data-dir=" + dataDir(index),
                 "--capmesh.runtime.broker.address=127.0.0.1:" + brokerPort,
                 "--capmesh.runtime.available=classpath*:nothing/*.jar",
-                "--capmesh.runtime.reclaim-window=1s"};
+                "--capmesh.runtime.reclaim-window=1s",
+                "--capmesh.runtime.extensions.isolated-memory-hog.isolation.max-heap=64m"};
     }
 
     private static Path dataDir(int index) {
