@@ -21,9 +21,14 @@ public final class Revocations {
         return expiryById.containsKey(leaseId);
     }
 
+    /** Forgets released leases that have expired since: their tokens are refused for that alone. */
+    public void forgetExpired(Instant now) {
+        expiryById.values().removeIf(expiry -> !expiry.isAfter(now));
+    }
+
     /** What is still worth telling: released leases that have not expired yet. */
     public Map<String, Instant> current(Instant now) {
-        expiryById.values().removeIf(expiry -> !expiry.isAfter(now));
+        forgetExpired(now);
         return Map.copyOf(expiryById);
     }
 }

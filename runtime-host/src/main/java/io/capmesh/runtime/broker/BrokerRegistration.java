@@ -92,6 +92,7 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
                                 .setState(ServingState.SERVING).addAllOffers(offers()).build());
                 answer.getRevokedLeasesList().forEach(revoked -> revocations.revoke(revoked.getLeaseId(),
                         Instant.ofEpochSecond(revoked.getExpiresAt().getSeconds(), revoked.getExpiresAt().getNanos())));
+                revocations.forgetExpired(Instant.now());
                 if (answer.getReRegister()) {
                     register();
                 }
