@@ -35,10 +35,12 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Deploy: package reader, loader (classloader, instance, warm-up), store (persist), then one atomic publish
  * and the typed services mounted; the deploy is acknowledged only after all of it. Invoke: look up the
- * capability, pin that version for the call, run it, unpin; lock-free. Unload: unpublish, drain the pinned
+ * capability, pin that version for the call, take one of its call permits (waiting in its bounded queue, within the
+ * call's deadline, when all are taken), run it, unpin. Unload: unpublish, drain the pinned
  * calls, close, and verify that the classloader was collected. Swap: the new version is built and warmed
- * completely, then published in one step, then the old one is unloaded. Control operations are serialized;
- * calls never wait for them.
+ * completely, then published in one step, then the old one is unloaded. Hibernate (after idling): unloaded the
+ * same way, but it stays deployed (stored, listed, offered); its next call reloads it. Control operations are
+ * serialized; calls never wait for them, except a call that wakes a hibernated extension.
  *
  * <p>Expected failures are {@link Problem}s, thrown as {@link Problem.ProblemException} and answered with
  * their status.
@@ -77,6 +79,8 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Map<String, Long> measuredLoadMicros = new ConcurrentHashMap<>();
     private final Map<String, Object> loadLocks = new ConcurrentHashMap<>();
     private volatile Published published = Published.EMPTY;
+    /** Deployed extensions unloaded for idling, by id: detached versions kept for their manifest and counts. */
+    private final Map<String, LoadedExtension> hibernated = new ConcurrentHashMap<>();
 
     public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
                             ExtensionServices services, Duration drainTimeout) {
@@ -86,6 +90,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         this.reclaimer = reclaimer;
         this.services = services;
         this.drainTimeout = drainTimeout;
+        services.onMissing(this::wakeService);
     }
 
     public PackageReader reader() {
@@ -128,29 +133,56 @@ public final class ExtensionRuntime implements AutoCloseable {
 
     // ---- calls ------------------------------------------------------------------------------------------
 
+    /** How long {@link #invoke(String, String, byte[], Map)} lets a call wait for a permit. */
+    public static final Duration DEFAULT_QUEUE_WAIT = Duration.ofSeconds(30);
+
     public Invoked invoke(String capability, String method, byte[] payload, Map<String, String> attributes) {
+        return invoke(capability, method, payload, attributes, System.nanoTime() + DEFAULT_QUEUE_WAIT.toNanos());
+    }
+
+    /**
+     * @param deadlineNanos on {@link System#nanoTime()}: how long the call may wait for a permit when every one of
+     *                      its version is taken (the caller's deadline, capped by max-call-time)
+     */
+    public Invoked invoke(String capability, String method, byte[] payload, Map<String, String> attributes,
+                          long deadlineNanos) {
         if (capability.isEmpty() || method.isEmpty()) {
             throw Problem.invalid("both capability and method are required, e.g. capability 'core.echo', "
                     + "method 'echo'").toException();
         }
-        LoadedExtension ext = pin(capability);
-        try {
-            if (!ext.methods(capability).contains(method)) {
-                throw Problem.notFound("capability " + capability + " has no method '" + method + "'; it has: "
-                        + String.join(", ", new TreeSet<>(ext.methods(capability)))).toException();
-            }
-            if (!ext.tryAcquirePermit()) {
-                throw Problem.exhausted(ext.manifest().coordinates() + " is already running its maximum of "
-                        + "concurrent calls; retry with backoff").toException();
-            }
+        long start = System.nanoTime();
+        for (;;) {
+            LoadedExtension ext = pin(capability);
             try {
-                return new Invoked(call(ext, new Invocation(capability, method, payload, attributes)),
-                        ext.manifest().id(), ext.manifest().version());
+                if (!ext.methods(capability).contains(method)) {
+                    throw Problem.notFound("capability " + capability + " has no method '" + method + "'; it has: "
+                            + String.join(", ", new TreeSet<>(ext.methods(capability)))).toException();
+                }
+                LoadedExtension.Admission admission = admit(ext, deadlineNanos);
+                if (admission == LoadedExtension.Admission.RETIRED) {
+                    continue; // swapped or unloaded while it waited: wait on the version published now, if any
+                }
+                if (admission != LoadedExtension.Admission.ADMITTED) {
+                    throw ext.refusal(admission, System.nanoTime() - start).toException();
+                }
+                try {
+                    return new Invoked(call(ext, new Invocation(capability, method, payload, attributes)),
+                            ext.manifest().id(), ext.manifest().version());
+                } finally {
+                    ext.releasePermit();
+                }
             } finally {
-                ext.releasePermit();
+                ext.unpin();
             }
-        } finally {
-            ext.unpin();
+        }
+    }
+
+    private static LoadedExtension.Admission admit(LoadedExtension ext, long deadlineNanos) {
+        try {
+            return ext.acquirePermit(deadlineNanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the call's deadline interrupts it; that has answered already
+            return LoadedExtension.Admission.TIMED_OUT;
         }
     }
 
@@ -158,6 +190,9 @@ public final class ExtensionRuntime implements AutoCloseable {
     private LoadedExtension pin(String capability) {
         for (;;) {
             LoadedExtension ext = published.byCapability().get(capability);
+            if (ext == null && wake(hibernatedProvider(capability))) {
+                continue;
+            }
             if (ext == null) {
                 throw Problem.notFound("no capability '" + capability + "' in this runtime; it serves: "
                         + String.join(", ", new TreeSet<>(published.byCapability().keySet()))).toException();
@@ -226,7 +261,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     public List<Available> available() {
         Map<String, LoadedExtension> loaded = published.byId();
         return available.values().stream()
-                .filter(pkg -> !loaded.containsKey(pkg.manifest().id()))
+                .filter(pkg -> !loaded.containsKey(pkg.manifest().id()) && !hibernated.containsKey(pkg.manifest().id()))
                 .sorted(java.util.Comparator.comparing(pkg -> pkg.manifest().id()))
                 .map(pkg -> new Available(pkg, estimatedLoadMicros(pkg)))
                 .toList();
@@ -242,6 +277,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             throw Problem.notFound("no package " + id + " is available in this runtime; available: "
                     + String.join(",", new TreeSet<>(available.keySet()))).toException();
         }
+        wake(hibernated.containsKey(id) ? id : null);
         synchronized (loading(id)) {
             LoadedExtension current = published.byId().get(id);
             if (current != null && current.manifest().version().equals(pkg.manifest().version())) {
@@ -270,6 +306,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     /** Builds and warms the new version, publishes it in place of the current one, then unloads that. */
     public Swapped swap(ExtensionPackage pkg) {
         long start = System.nanoTime();
+        wake(hibernated.containsKey(pkg.manifest().id()) ? pkg.manifest().id() : null);
         LoadedExtension old;
         synchronized (control) {
             old = published.byId().get(pkg.manifest().id());
@@ -311,6 +348,15 @@ public final class ExtensionRuntime implements AutoCloseable {
         LoadedExtension ext;
         synchronized (control) {
             ext = published.byId().get(id);
+            LoadedExtension asleep = hibernated.get(id);
+            if (ext == null && asleep != null
+                    && (version.isEmpty() || version.equals(asleep.manifest().version()))) {
+                store.remove(id);
+                hibernated.remove(id);
+                listeners.forEach(l -> l.unpublished(asleep));
+                return new Reclamation(asleep.manifest().coordinates(), Reclamation.State.COLLECTED, 0, List.of(),
+                        List.of("it was hibernated: its classloader had been reclaimed then"));
+            }
             if (ext == null) {
                 throw Problem.notFound("extension " + id + " is not loaded; loaded: "
                         + String.join(", ", new TreeSet<>(published.byId().keySet()))).toException();
@@ -323,6 +369,95 @@ public final class ExtensionRuntime implements AutoCloseable {
             publish(null, ext);
         }
         return finish(ext, drain.isZero() ? drainTimeout : drain, start);
+    }
+
+    // ---- hibernation ------------------------------------------------------------------------------------
+
+    /**
+     * Hibernates each in-process extension with no call for {@code idle}: unpublished, drained, closed and its
+     * classloader reclaimed as an unload does, but kept in the store and listed, so its next call reloads it.
+     */
+    public void hibernateIdle(Duration idle) {
+        for (LoadedExtension ext : published.byId().values()) {
+            if (ext.live() == null || ext.live().isolated() || ext.idleNanos() < idle.toNanos()) {
+                continue;
+            }
+            long start = System.nanoTime();
+            synchronized (loading(ext.manifest().id())) {
+                synchronized (control) {
+                    if (published.byId().get(ext.manifest().id()) != ext || ext.idleNanos() < idle.toNanos()) {
+                        continue;
+                    }
+                    ext.markHibernated();
+                    hibernated.put(ext.manifest().id(), ext);
+                    publish(null, ext);
+                }
+                finish(ext, drainTimeout, start);
+            }
+        }
+    }
+
+    /** The id of the hibernated extension providing a capability, or null. */
+    private String hibernatedProvider(String capability) {
+        for (LoadedExtension ext : hibernated.values()) {
+            if (ext.methods(capability) != null) {
+                return ext.manifest().id();
+            }
+        }
+        return null;
+    }
+
+    /** Wakes the hibernated extension that served a typed service; false when none did. */
+    private boolean wakeService(String serviceName) {
+        for (LoadedExtension ext : hibernated.values()) {
+            if (ext.serviceNames().contains(serviceName)) {
+                return wake(ext.manifest().id());
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Reloads a hibernated extension from the store, once for concurrent callers, on the caller's thread (so
+     * within its deadline). True when it is published (by this call or another); false for a null id.
+     */
+    private boolean wake(String id) {
+        if (id == null) {
+            return false;
+        }
+        synchronized (loading(id)) {
+            LoadedExtension asleep = hibernated.get(id);
+            if (asleep == null) {
+                return published.byId().containsKey(id); // woken by another caller, or unloaded meanwhile
+            }
+            ExtensionStore.StoredExtension stored = store.all().stream()
+                    .filter(e -> e.manifest().id().equals(id)).findFirst()
+                    .orElseThrow(() -> new Problem(Status.Code.INTERNAL, asleep.manifest().coordinates()
+                            + " is hibernated but missing from the store; deploy it again").toException());
+            ExtensionPackage pkg;
+            try {
+                pkg = reader.read(new ByteArrayInputStream(stored.jar()), "stored " + stored.manifest().coordinates(),
+                        stored.sha256());
+            } catch (IOException e) {
+                throw new Problem(Status.Code.UNAVAILABLE, "could not read hibernated "
+                        + asleep.manifest().coordinates() + " from the store: " + e).toException();
+            }
+            LoadedExtension ext = loader.load(pkg);
+            ext.addToCounts(asleep.invocations(), asleep.failures());
+            try {
+                synchronized (control) {
+                    if (!hibernated.remove(id, asleep)) {
+                        throw Problem.precondition(id + " changed while it was waking; try again").toException();
+                    }
+                    checkDeployable(pkg, null);
+                    publish(ext, null);
+                }
+            } catch (RuntimeException e) {
+                discard(ext);
+                throw e;
+            }
+            return true;
+        }
     }
 
     /** Loads what the store holds; returns the problems of those that no longer load. */
@@ -352,15 +487,20 @@ public final class ExtensionRuntime implements AutoCloseable {
         for (LoadedExtension ext : published.byId().values()) {
             store.setCounts(ext.manifest().id(), ext.invocations(), ext.failures());
         }
+        for (LoadedExtension ext : hibernated.values()) {
+            store.setCounts(ext.manifest().id(), ext.invocations(), ext.failures());
+        }
     }
 
+    /** The deployed extensions: those loaded and those hibernated. */
     public List<LoadedExtension> extensions() {
-        return published.byId().values().stream()
+        return java.util.stream.Stream.concat(published.byId().values().stream(), hibernated.values().stream())
                 .sorted(java.util.Comparator.comparing(e -> e.manifest().id())).toList();
     }
 
     public Optional<LoadedExtension> extension(String id) {
-        return Optional.ofNullable(published.byId().get(id));
+        LoadedExtension ext = published.byId().get(id);
+        return Optional.ofNullable(ext != null ? ext : hibernated.get(id));
     }
 
     /** The unloaded versions of an extension, newest first, and what became of their classloaders. */
@@ -377,6 +517,9 @@ public final class ExtensionRuntime implements AutoCloseable {
     private void checkDeployable(ExtensionPackage pkg, LoadedExtension replacing) {
         String id = pkg.manifest().id();
         LoadedExtension current = published.byId().get(id);
+        if (current == null) {
+            current = hibernated.get(id);
+        }
         if (current != null && current != replacing) {
             if (current.manifest().version().equals(pkg.manifest().version())) {
                 throw Problem.exists(current.manifest().coordinates() + " is already loaded").toException();
@@ -390,6 +533,10 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
         for (var capability : pkg.manifest().capabilities()) {
             LoadedExtension provider = published.byCapability().get(capability.name());
+            if (provider == null) {
+                String asleep = hibernatedProvider(capability.name());
+                provider = asleep == null ? null : hibernated.get(asleep);
+            }
             if (provider != null && !provider.manifest().id().equals(id)) {
                 throw Problem.precondition("capability " + capability.name() + " is already provided by "
                         + provider.manifest().coordinates() + "; unload it first").toException();

@@ -33,7 +33,12 @@ public final class RuntimeHost implements AutoCloseable {
     private final RuntimeSettings settings;
     private final RenewableExecutor callExecutor = new RenewableExecutor("capmesh-call");
     private final ScheduledThreadPoolExecutor timers;
-    private final ExtensionServices extensionServices = new ExtensionServices();
+    private final ScheduledThreadPoolExecutor hibernation = new ScheduledThreadPoolExecutor(1, task -> {
+        Thread thread = new Thread(task, "capmesh-hibernation");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final ExtensionServices extensionServices;
     private final SqliteExtensionStore store;
     private final ProcessIsolation isolation;
     private final ExtensionRuntime runtime;
@@ -46,6 +51,7 @@ public final class RuntimeHost implements AutoCloseable {
     /** @param hostServices what the tier lends its extensions (see {@link HostServices}) */
     public RuntimeHost(RuntimeSettings settings, HostServices hostServices) {
         this.settings = settings;
+        this.extensionServices = new ExtensionServices(settings.maxCallTime());
         this.timers = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "capmesh-deadlines");
             thread.setDaemon(true);
@@ -75,7 +81,8 @@ public final class RuntimeHost implements AutoCloseable {
                 settings.maxCallTime(), settings.maxConcurrentCalls(), settings.maxPayloadBytes(), childEvents,
                 Clock.systemUTC());
         ExtensionLoader loader = new ExtensionLoader(RuntimeHost.class.getClassLoader(), settings.tierPackages(),
-                settings.settings(), settings.maxConcurrentCalls(), hostServices, Clock.systemUTC(), isolation);
+                settings.settings(), settings.maxConcurrentCalls(), settings.maxQueuedCalls(), hostServices,
+                Clock.systemUTC(), isolation);
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout());
@@ -119,6 +126,17 @@ public final class RuntimeHost implements AutoCloseable {
             }
         }
         timers.scheduleWithFixedDelay(runtime::saveCounts, 10, 10, TimeUnit.SECONDS);
+        long idle = settings.idleEviction().toMillis();
+        if (idle > 0) {
+            // on its own thread: verifying a reclamation takes a while and must not hold up the call deadlines
+            hibernation.scheduleWithFixedDelay(() -> {
+                try {
+                    runtime.hibernateIdle(settings.idleEviction());
+                } catch (RuntimeException e) { // a failed round must not end the schedule
+                    LOG.log(Level.WARNING, "hibernating idle extensions failed: " + e);
+                }
+            }, Math.max(10, idle / 4), Math.max(10, idle / 4), TimeUnit.MILLISECONDS);
+        }
     }
 
     /** Reads a bundled package from the class path of the service: part of the service, so it needs no signature. */
@@ -129,6 +147,7 @@ public final class RuntimeHost implements AutoCloseable {
     @Override
     public void close() {
         timers.shutdownNow();
+        hibernation.shutdownNow();
         runtime.close(); // stops the child JVMs too
         isolation.close();
         store.close();

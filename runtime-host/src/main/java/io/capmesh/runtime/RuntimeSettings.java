@@ -19,11 +19,15 @@ import java.util.Map;
  * @param maxCallTime        longest a call may run, whatever deadline its caller set
  * @param drainTimeout       how long an unload waits for calls in flight
  * @param reclaimWindow      how long an unload waits for the classloader to be collected before calling it a leak
- * @param maxConcurrentCalls per extension version; past it, calls are refused with RESOURCE_EXHAUSTED
+ * @param maxConcurrentCalls per extension version; past it, calls wait in the queue ({@code maxQueuedCalls})
  * @param tierPackages       the tier's shared libraries, resolved from the host by every extension
  * @param settings           operator settings per extension id
  * @param signatures         what an incoming package's signature must be: the policy and the keys it trusts
  * @param isolation          how the child JVMs of extensions that ask for process isolation run
+ * @param maxQueuedCalls     per extension version; calls past {@code maxConcurrentCalls} that may wait for a permit
+ *                           (each until its deadline); past it, calls are refused with RESOURCE_EXHAUSTED; 0: none
+ * @param idleEviction       an in-process extension with no call for this long is hibernated (unloaded, kept deployed,
+ *                           reloaded by its next call); zero: never
  */
 public record RuntimeSettings(
         Path dataDirectory,
@@ -36,7 +40,11 @@ public record RuntimeSettings(
         List<String> tierPackages,
         Map<String, Map<String, String>> settings,
         PackageVerifier signatures,
-        IsolationSettings isolation) {
+        IsolationSettings isolation,
+        int maxQueuedCalls,
+        Duration idleEviction) {
+
+    public static final int DEFAULT_MAX_QUEUED_CALLS = 256;
 
     /** Signed packages are verified, unsigned ones accepted: fit for development, not for production. */
     public static final PackageVerifier DEFAULT_SIGNATURES =
@@ -47,6 +55,20 @@ public record RuntimeSettings(
         settings = Map.copyOf(settings);
         signatures = signatures == null ? DEFAULT_SIGNATURES : signatures;
         isolation = isolation == null ? IsolationSettings.DEFAULT : isolation;
+        idleEviction = idleEviction == null ? Duration.ZERO : idleEviction;
+        if (maxQueuedCalls < 0 || (long) maxConcurrentCalls + maxQueuedCalls > Integer.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("max-queued-calls must be at least 0, and with max-concurrent-calls at"
+                    + " most " + Integer.MAX_VALUE / 2 + "; got " + maxQueuedCalls + " and " + maxConcurrentCalls);
+        }
+    }
+
+    public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
+                           Duration maxCallTime, Duration drainTimeout, Duration reclaimWindow, int maxConcurrentCalls,
+                           List<String> tierPackages, Map<String, Map<String, String>> settings,
+                           PackageVerifier signatures, IsolationSettings isolation) {
+        this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, DEFAULT_MAX_QUEUED_CALLS,
+                Duration.ZERO);
     }
 
     public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
@@ -71,31 +93,46 @@ public record RuntimeSettings(
 
     public RuntimeSettings withMaxCallTime(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, value, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction);
     }
 
     public RuntimeSettings withDrainTimeout(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, value, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction);
     }
 
     public RuntimeSettings withPackageLimits(PackageReader.Limits value) {
         return new RuntimeSettings(dataDirectory, value, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction);
     }
 
     public RuntimeSettings withSignatures(PackageVerifier value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrentCalls, tierPackages, settings, value, isolation);
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, value, isolation,
+                maxQueuedCalls, idleEviction);
     }
 
     public RuntimeSettings withSettings(Map<String, Map<String, String>> value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrentCalls, tierPackages, value, signatures, isolation);
+                reclaimWindow, maxConcurrentCalls, tierPackages, value, signatures, isolation,
+                maxQueuedCalls, idleEviction);
     }
 
     public RuntimeSettings withIsolation(IsolationSettings value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, value);
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, value,
+                maxQueuedCalls, idleEviction);
+    }
+
+    /** @param maxConcurrent calls running at once per extension version; @param maxQueued calls waiting past that */
+    public RuntimeSettings withCallLimits(int maxConcurrent, int maxQueued) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction);
+    }
+
+    public RuntimeSettings withIdleEviction(Duration value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
+                value);
     }
 }

@@ -31,6 +31,7 @@ final class ProtoViews {
                 .setInvocations(ext.invocations())
                 .setFailures(ext.failures())
                 .addAllServices(ext.serviceNames())
+                .setHibernated(ext.hibernated())
                 .build();
         return ext.childStatus().map(status -> info.toBuilder().setChildProcess(childProcess(status)).build())
                 .orElse(info);

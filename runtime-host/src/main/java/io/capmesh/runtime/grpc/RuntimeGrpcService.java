@@ -59,7 +59,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
         InvokeResponse response = null;
         Status failure = null;
         try {
-            response = toResponse(invokeOnce(request));
+            response = toResponse(invokeOnce(request, System.nanoTime() + budget));
         } catch (Problem.ProblemException e) {
             failure = e.problem().toStatus();
         } catch (RuntimeException e) {
@@ -93,7 +93,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
                     observer.onError(overrun(request, budget).asRuntimeException());
                 });
                 try {
-                    InvokeResponse response = toResponse(invokeOnce(request));
+                    InvokeResponse response = toResponse(invokeOnce(request, System.nanoTime() + budget));
                     if (deadline.finish()) {
                         observer.onNext(response);
                     }
@@ -125,7 +125,8 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
                 + "deadline, at most " + TimeUnit.NANOSECONDS.toMillis(maxCallNanos) + " ms); it was interrupted");
     }
 
-    private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request) {
+    /** @param deadlineNanos until when the call may wait for a permit of its extension */
+    private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request, long deadlineNanos) {
         Span span = Span.current(); // the call's server span, when tracing is on
         span.setAttribute(CapmeshAttributes.CAPABILITY, request.getCapability());
         span.setAttribute(CapmeshAttributes.METHOD, request.getMethod());
@@ -135,7 +136,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             throw new Problem(e.getStatus().getCode(), e.getStatus().getDescription()).toException();
         }
         ExtensionRuntime.Invoked invoked = runtime.invoke(request.getCapability(), request.getMethod(),
-                request.getPayload().toByteArray(), request.getAttributesMap());
+                request.getPayload().toByteArray(), request.getAttributesMap(), deadlineNanos);
         span.setAttribute(CapmeshAttributes.EXTENSION, invoked.extensionId());
         span.setAttribute(CapmeshAttributes.VERSION, invoked.version());
         return invoked;

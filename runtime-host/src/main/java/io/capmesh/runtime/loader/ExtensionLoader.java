@@ -34,6 +34,7 @@ public final class ExtensionLoader {
     private final List<String> sharedPackages;
     private final Map<String, Map<String, String>> settingsById;
     private final int maxConcurrentCalls;
+    private final int maxQueuedCalls;
     private final HostServices hostServices;
     private final Clock clock;
     private final ProcessIsolation isolation;
@@ -53,6 +54,14 @@ public final class ExtensionLoader {
     public ExtensionLoader(ClassLoader hostLoader, List<String> tierPackages,
                            Map<String, Map<String, String>> settingsById, int maxConcurrentCalls,
                            HostServices hostServices, Clock clock, ProcessIsolation isolation) {
+        this(hostLoader, tierPackages, settingsById, maxConcurrentCalls, 0, hostServices, clock, isolation);
+    }
+
+    /** @param maxQueuedCalls per extension version, calls that may wait for a permit when all are taken */
+    public ExtensionLoader(ClassLoader hostLoader, List<String> tierPackages,
+                           Map<String, Map<String, String>> settingsById, int maxConcurrentCalls, int maxQueuedCalls,
+                           HostServices hostServices, Clock clock, ProcessIsolation isolation) {
+        this.maxQueuedCalls = maxQueuedCalls;
         this.isolation = isolation;
         this.hostLoader = hostLoader;
         List<String> shared = new ArrayList<>(CANONICAL_PACKAGES);
@@ -72,7 +81,7 @@ public final class ExtensionLoader {
                 throw Problem.precondition(manifest.coordinates() + " asks for process isolation, which this "
                         + "loader does not offer; deploy it with \"isolation\": \"in-process\"").toException();
             }
-            return isolation.load(pkg);
+            return isolation.load(pkg).queueing(maxQueuedCalls);
         }
         ExtensionClassLoader loader =
                 new ExtensionClassLoader(manifest.coordinates(), pkg.jar(), hostLoader, sharedPackages);
@@ -87,7 +96,7 @@ public final class ExtensionLoader {
             List<ServerServiceDefinition> services = List.copyOf(instance.services());
             long micros = (System.nanoTime() - started) / 1_000;
             return new LoadedExtension(pkg, new LoadedExtension.Live(loader, instance, services),
-                    clock.instant(), maxConcurrentCalls, micros);
+                    clock.instant(), maxConcurrentCalls, micros).queueing(maxQueuedCalls);
         } catch (Problem.ProblemException e) {
             discard(instance, loader);
             throw e;

@@ -5,6 +5,7 @@ import io.capmesh.access.CallAccess;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.HandlerRegistry;
@@ -17,17 +18,21 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.opentelemetry.api.trace.Span;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
  * The typed gRPC services of the loaded extensions, as the server's fallback registry (so reflection lists
  * them). Each call to one runs like an {@code Invoke}: pinned to one version from the moment the method is
  * looked up (its message types are that version's), so a swap or unload waits for it and a swap fails none;
- * run with that version's classloader as the context loader; and counted.
+ * holding one of that version's call permits while it runs (waiting in its queue, within the call's deadline,
+ * when all are taken); run with that version's classloader as the context loader; and counted.
  */
 public final class ExtensionServices extends HandlerRegistry {
 
@@ -35,6 +40,25 @@ public final class ExtensionServices extends HandlerRegistry {
     }
 
     private final ConcurrentMap<String, Mounted> byName = new ConcurrentHashMap<>();
+    private final long maxCallNanos;
+    private volatile Predicate<String> onMissing = service -> false;
+
+    public ExtensionServices() {
+        this(Duration.ofSeconds(30));
+    }
+
+    /** @param maxCallTime the longest a call may wait for a permit, whatever deadline its caller set */
+    public ExtensionServices(Duration maxCallTime) {
+        this.maxCallNanos = maxCallTime.toNanos();
+    }
+
+    /**
+     * What to do when a call names a service that is not mounted: wake the hibernated extension that serves it
+     * (true when it is mounted now).
+     */
+    public void onMissing(Predicate<String> wake) {
+        this.onMissing = wake;
+    }
 
     /** Mounts the version's services, replacing services of the same name (a swap never leaves a gap). */
     public void mount(LoadedExtension ext) {
@@ -61,10 +85,13 @@ public final class ExtensionServices extends HandlerRegistry {
             Mounted mounted = service == null ? null : byName.get(service);
             ServerMethodDefinition<?, ?> method = mounted == null ? null : mounted.definition().getMethod(methodName);
             if (method == null) {
+                if (mounted == null && service != null && onMissing.test(service)) {
+                    continue;
+                }
                 return null;
             }
             if (mounted.owner().tryPin()) {
-                return pinned(method, new Pin(mounted.owner()));
+                return pinned(method, new Pin(mounted.owner(), maxCallNanos));
             }
             // retired between the read and the pin: it was unmounted first, so the next read sees its successor
         }
@@ -77,19 +104,52 @@ public final class ExtensionServices extends HandlerRegistry {
                 (call, headers) -> pin.start(call, headers, method.getServerCallHandler()));
     }
 
-    /** One call's pin on one version: released exactly once, when the call ends or never starts. */
+    /** One call's pin on one version, and its permit once admitted: released once, when the call ends or never runs. */
     private static final class Pin {
-        private final LoadedExtension ext;
-        private final AtomicBoolean released = new AtomicBoolean();
+        private static final int PINNED = 0;
+        private static final int ADMITTED = 1;
+        private static final int RELEASED = 2;
 
-        Pin(LoadedExtension ext) {
+        private final LoadedExtension ext;
+        private final long maxCallNanos;
+        private final AtomicInteger state = new AtomicInteger(PINNED);
+
+        Pin(LoadedExtension ext, long maxCallNanos) {
             this.ext = ext;
+            this.maxCallNanos = maxCallNanos;
         }
 
         void release() {
-            if (released.compareAndSet(false, true)) {
+            int before = state.getAndSet(RELEASED);
+            if (before == ADMITTED) {
+                ext.releasePermit();
+            }
+            if (before != RELEASED) {
                 ext.unpin();
             }
+        }
+
+        /** Takes a permit for the call, waiting within its deadline; null when admitted, else why not. */
+        private Status admit() {
+            long start = System.nanoTime();
+            Deadline deadline = Context.current().getDeadline();
+            long budget = Math.min(maxCallNanos,
+                    deadline == null ? Long.MAX_VALUE : deadline.timeRemaining(TimeUnit.NANOSECONDS));
+            LoadedExtension.Admission admission;
+            try {
+                admission = ext.acquirePermit(start + Math.max(0, budget));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                admission = LoadedExtension.Admission.TIMED_OUT;
+            }
+            if (admission == LoadedExtension.Admission.ADMITTED) {
+                if (state.compareAndSet(PINNED, ADMITTED)) {
+                    return null;
+                }
+                ext.releasePermit(); // the call ended (cancelled) while it waited
+                return Status.CANCELLED.withDescription("the call was cancelled while it waited for a permit");
+            }
+            return ext.refusal(admission, System.nanoTime() - start).toStatus();
         }
 
         <Q, A> ServerCall.Listener<Q> start(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
@@ -102,6 +162,13 @@ public final class ExtensionServices extends HandlerRegistry {
             } catch (StatusRuntimeException e) {
                 release();
                 call.close(e.getStatus(), new Metadata());
+                return new ServerCall.Listener<>() {
+                };
+            }
+            Status refused = admit();
+            if (refused != null) {
+                release();
+                call.close(refused, new Metadata());
                 return new ServerCall.Listener<>() {
                 };
             }

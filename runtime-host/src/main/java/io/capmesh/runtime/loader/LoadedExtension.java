@@ -1,10 +1,12 @@
 package io.capmesh.runtime.loader;
 
 import io.capmesh.extension.api.Extension;
+import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.isolation.ChildStatus;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +31,18 @@ public final class LoadedExtension {
 
     private static final int RETIRED = 1 << 30;
 
+    /** What became of a call that asked for a permit. */
+    public enum Admission {
+        /** It holds a permit: release it when the call ends. */
+        ADMITTED,
+        /** Every permit was taken and the queue was full. */
+        QUEUE_FULL,
+        /** It waited in the queue until its deadline. */
+        TIMED_OUT,
+        /** The version was retired while the call waited: it must not run here (look up the current version). */
+        RETIRED
+    }
+
     /**
      * The parts that refer to extension classes; dropped on detach. An extension isolated in a child JVM has no
      * loader here: its instance is the stand-in that forwards to the child.
@@ -50,12 +64,17 @@ public final class LoadedExtension {
     private final Map<String, Set<String>> methodsByCapability;
     private final List<String> serviceNames;
     private final Semaphore permits;
+    private final int maxConcurrentCalls;
+    private final AtomicInteger queued = new AtomicInteger();
+    private volatile int maxQueuedCalls;
     private final AtomicInteger pins = new AtomicInteger();
     private final LongAdder invocations = new LongAdder();
     private final LongAdder failures = new LongAdder();
     private final long loadMicros;
     private final Supplier<ChildStatus> childStatus;
     private volatile Live live;
+    private volatile long lastCallNanos = System.nanoTime();
+    private volatile boolean hibernated;
 
     public LoadedExtension(ExtensionPackage pkg, Live live, Instant deployedAt, int maxConcurrentCalls,
                            long loadMicros) {
@@ -71,6 +90,7 @@ public final class LoadedExtension {
         this.deployedAt = deployedAt;
         this.loadMicros = loadMicros;
         this.permits = new Semaphore(maxConcurrentCalls);
+        this.maxConcurrentCalls = maxConcurrentCalls;
         this.methodsByCapability = pkg.manifest().capabilities().stream()
                 .collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
                         ExtensionManifest.Capability::methods));
@@ -133,9 +153,20 @@ public final class LoadedExtension {
         }
     }
 
-    /** Refuses new pins from now on; {@link #awaitDrained} then waits for the calls in flight. */
+    /**
+     * Refuses new pins from now on; {@link #awaitDrained} then waits for the calls in flight. Calls waiting for a
+     * permit are woken so they leave this version instead of holding up its drain.
+     */
     public void retire() {
-        pins.getAndUpdate(s -> s | RETIRED);
+        int before = pins.getAndUpdate(s -> s | RETIRED);
+        if ((before & RETIRED) == 0) {
+            // at most maxQueuedCalls wait; each takes one of these, sees the retirement and leaves
+            permits.release(maxQueuedCalls);
+        }
+    }
+
+    public boolean retired() {
+        return (pins.get() & RETIRED) != 0;
     }
 
     /** @return true when every pinned call ended within the timeout */
@@ -162,15 +193,99 @@ public final class LoadedExtension {
         return permits.tryAcquire();
     }
 
+    /** Sets how many calls may wait for a permit when all are taken; done before the version is published. */
+    public LoadedExtension queueing(int maxQueuedCalls) {
+        this.maxQueuedCalls = maxQueuedCalls;
+        return this;
+    }
+
+    public int maxConcurrentCalls() {
+        return maxConcurrentCalls;
+    }
+
+    public int maxQueuedCalls() {
+        return maxQueuedCalls;
+    }
+
+    /** Why a call that was not admitted is refused, for the caller to act on. */
+    public Problem refusal(Admission admission, long waitedNanos) {
+        String limits = manifest().coordinates() + " runs at most " + maxConcurrentCalls
+                + " call(s) at once (capmesh.runtime.max-concurrent-calls) with at most " + maxQueuedCalls
+                + " more waiting (capmesh.runtime.max-queued-calls)";
+        return switch (admission) {
+            case QUEUE_FULL -> Problem.exhausted(limits + ", and both are full; retry with backoff, or raise "
+                    + "capmesh.runtime.max-queued-calls or capmesh.runtime.max-concurrent-calls");
+            case TIMED_OUT -> new Problem(Status.Code.DEADLINE_EXCEEDED, limits + "; this call waited "
+                    + TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms in the queue and its deadline (the caller's, "
+                    + "at most capmesh.runtime.max-call-time) passed before a call ended; retry with backoff, or "
+                    + "raise capmesh.runtime.max-concurrent-calls");
+            case RETIRED -> new Problem(Status.Code.UNAVAILABLE, manifest().coordinates() + " was swapped or "
+                    + "unloaded while this call waited for a permit, so it did not run; retry to reach the version "
+                    + "serving now");
+            case ADMITTED -> throw new IllegalArgumentException("an admitted call is not refused");
+        };
+    }
+
+    /** Calls waiting for a permit now. */
+    public int queued() {
+        return queued.get();
+    }
+
+    /**
+     * Takes a permit for one call, waiting in the queue until {@code deadlineNanos} (on {@link System#nanoTime()})
+     * when all are taken. The caller holds a pin; on {@link Admission#RETIRED} it must unpin and look up the
+     * current version.
+     */
+    public Admission acquirePermit(long deadlineNanos) throws InterruptedException {
+        if (permits.tryAcquire()) {
+            return Admission.ADMITTED;
+        }
+        if (queued.incrementAndGet() > maxQueuedCalls) {
+            queued.decrementAndGet();
+            return Admission.QUEUE_FULL;
+        }
+        try {
+            if (retired()) {
+                return Admission.RETIRED;
+            }
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0 || !permits.tryAcquire(left, TimeUnit.NANOSECONDS)) {
+                return Admission.TIMED_OUT;
+            }
+            if (retired()) {
+                permits.release();
+                return Admission.RETIRED;
+            }
+            return Admission.ADMITTED;
+        } finally {
+            queued.decrementAndGet();
+        }
+    }
+
     public void releasePermit() {
         permits.release();
     }
 
     public void recordCall(boolean failed) {
+        lastCallNanos = System.nanoTime();
         invocations.increment();
         if (failed) {
             failures.increment();
         }
+    }
+
+    /** How long since its last call ended (or since it was loaded); calls in flight count as not idle. */
+    public long idleNanos() {
+        return inFlight() > 0 ? 0 : System.nanoTime() - lastCallNanos;
+    }
+
+    /** True once this version was unloaded for idling while its extension stays deployed. */
+    public boolean hibernated() {
+        return hibernated;
+    }
+
+    public void markHibernated() {
+        hibernated = true;
     }
 
     /** Adds counts carried over from an earlier run or the version this one replaced. */

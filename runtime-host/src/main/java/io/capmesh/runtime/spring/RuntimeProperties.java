@@ -29,6 +29,8 @@ import org.springframework.util.unit.DataSize;
  * @param drainTimeout       how long an unload waits for calls in flight
  * @param reclaimWindow      how long an unload waits for the classloader to be collected
  * @param maxConcurrentCalls per extension version
+ * @param maxQueuedCalls     per extension version, calls that may wait (within their deadline) for one of those
+ * @param idleEviction       hibernate an in-process extension with no call for this long; 0: never
  * @param sharedPackages     the tier's shared libraries: package prefixes every extension takes from the host
  * @param extensions         settings per extension id, handed to the extension when it starts
  * @param available          packages offered for loading on demand (tier 2), not loaded at start
@@ -49,6 +51,8 @@ public record RuntimeProperties(
         @DefaultValue("10s") Duration drainTimeout,
         @DefaultValue("2s") Duration reclaimWindow,
         @DefaultValue("1024") int maxConcurrentCalls,
+        @DefaultValue("256") int maxQueuedCalls,
+        @DefaultValue("0s") Duration idleEviction,
         @DefaultValue List<String> sharedPackages,
         @DefaultValue Map<String, Map<String, String>> extensions,
         @DefaultValue("classpath*:capmesh/available/*.jar") String available,
@@ -132,6 +136,7 @@ public record RuntimeProperties(
         return new RuntimeSettings(dataDir,
                 new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings());
+                maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings(),
+                maxQueuedCalls, idleEviction);
     }
 }
