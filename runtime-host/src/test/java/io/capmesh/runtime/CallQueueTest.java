@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.ServiceDescriptor;
+import io.capmesh.proto.client.Completion;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
 import io.capmesh.runtime.loader.LoadedExtension;
@@ -116,21 +117,7 @@ class CallQueueTest {
             await(() -> echo.inFlight() == 1);
             CompletableFuture<InvokeResponse> streamed = new CompletableFuture<>();
             StreamObserver<InvokeRequest> requests = runtime.async().withDeadlineAfter(60, TimeUnit.SECONDS)
-                    .invokeStream(new StreamObserver<>() {
-                        @Override
-                        public void onNext(InvokeResponse response) {
-                            streamed.complete(response);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            streamed.completeExceptionally(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                        }
-                    });
+                    .invokeStream(Completion.of(streamed));
             requests.onNext(request("echo", "streamed"));
             await(() -> echo.queued() == 1);
 
