@@ -6,8 +6,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Leases released before they expired, kept until they would have expired: a lease token is valid by its
- * signature alone, so a released one stays refused only if someone remembers it. The broker records releases;
- * runtimes learn them with each heartbeat.
+ * signature alone, so a released one stays refused only if someone remembers it. The broker keeps releases in its
+ * lease store (so a restart or another replica forgets none); runtimes learn them here with each heartbeat.
  */
 public final class Revocations {
 

@@ -2,7 +2,6 @@ package io.capmesh.broker;
 
 import io.capmesh.access.AccessPolicy;
 import io.capmesh.access.Requirement;
-import io.capmesh.access.Revocations;
 import io.capmesh.access.Role;
 import io.capmesh.access.spring.AccessAutoConfiguration;
 import io.capmesh.broker.acquire.GrpcRuntimeLoader;
@@ -68,12 +67,11 @@ class BrokerConfiguration {
 
     @Bean
     BrokerGrpcService brokerGrpcService(BrokerProperties properties, RuntimeRegistry registry, LeaseStore leases,
-                                        GrpcRuntimeLoader loader, WatchHub watches, Revocations revocations,
-                                        Clock clock) {
+                                        GrpcRuntimeLoader loader, WatchHub watches, Clock clock) {
         Negotiator negotiator = new Negotiator(registry, leases, loader, new Negotiator.Limits(
                 properties.maxAcquireTimeout(), properties.maxCapabilities(), properties.leaseTtl()));
         return new BrokerGrpcService(registry, negotiator, leases, watches, properties.heartbeatInterval(),
-                properties.leaseTtl(), properties.leaseIssuer(clock), revocations, clock);
+                properties.leaseTtl(), properties.leaseIssuer(clock), clock);
     }
 
     /**

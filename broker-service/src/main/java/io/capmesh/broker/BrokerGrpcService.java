@@ -2,7 +2,6 @@ package io.capmesh.broker;
 
 import io.capmesh.access.CallAccess;
 import io.capmesh.access.LeaseToken;
-import io.capmesh.access.Revocations;
 import io.capmesh.access.TokenIssuer;
 import io.capmesh.broker.acquire.Negotiator;
 import io.capmesh.broker.acquire.Timestamps;
@@ -61,16 +60,15 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
     private final Duration heartbeatInterval;
     private final Duration leaseTtl;
     private final Optional<TokenIssuer> leaseIssuer;
-    private final Revocations revocations;
     private final Clock clock;
 
     /**
-     * @param leaseIssuer signs the lease tokens runtimes check, when the broker has a signing key
-     * @param revocations leases released early, told to runtimes with each heartbeat
+     * @param leaseIssuer signs the lease tokens runtimes check, when the broker has a signing key (the leases
+     *                    released early are told to runtimes with each heartbeat, from the lease store)
      */
     public BrokerGrpcService(RuntimeRegistry registry, Negotiator negotiator, LeaseStore leases, WatchHub watches,
                              Duration heartbeatInterval, Duration leaseTtl, Optional<TokenIssuer> leaseIssuer,
-                             Revocations revocations, Clock clock) {
+                             Clock clock) {
         this.registry = registry;
         this.negotiator = negotiator;
         this.leases = leases;
@@ -78,7 +76,6 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
         this.heartbeatInterval = heartbeatInterval;
         this.leaseTtl = leaseTtl;
         this.leaseIssuer = leaseIssuer;
-        this.revocations = revocations;
         this.clock = clock;
     }
 
@@ -113,8 +110,6 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
             requireLease(request.getLeaseId(), request.getAccount());
             CallAccess.checkAccount(request.getAccount());
             check(leases.release(request.getLeaseId(), request.getAccount()), request.getLeaseId());
-            // its token may have been renewed up to a full lease from now, no further
-            revocations.revoke(request.getLeaseId(), clock.instant().plus(leaseTtl));
             return ReleaseResponse.getDefaultInstance();
         });
     }
@@ -186,7 +181,7 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
             boolean known = registry.heartbeat(request.getRuntimeId(), request.getState() == ServingState.SERVING
                     ? ServingState.SERVING : ServingState.NOT_SERVING, request.getOffersList());
             HeartbeatResponse.Builder response = HeartbeatResponse.newBuilder().setReRegister(!known);
-            revocations.current(clock.instant()).forEach((id, expiresAt) -> response.addRevokedLeases(
+            leases.released(clock.instant()).forEach((id, expiresAt) -> response.addRevokedLeases(
                     RevokedLease.newBuilder().setLeaseId(id).setExpiresAt(Timestamps.of(expiresAt))));
             return response.build();
         });

@@ -15,7 +15,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
@@ -58,6 +60,12 @@ public final class JdbcLeaseStore implements LeaseStore {
           PRIMARY KEY (lease_id, seq)
         )""",
         "CREATE INDEX IF NOT EXISTS lease_grant_runtime ON lease_grant (runtime_id)",
+        // leases released before they expired, kept until they would have: their tokens stay refused
+        """
+        CREATE TABLE IF NOT EXISTS released_lease (
+          id         TEXT PRIMARY KEY,
+          expires_at BIGINT NOT NULL
+        )""",
     };
 
     private static final String SELECT_LEASES = """
@@ -146,18 +154,43 @@ public final class JdbcLeaseStore implements LeaseStore {
         Objects.requireNonNull(id, "id");
         requireAccount(account);
         long now = clock.millis();
-        return run("release a lease in", c -> {
+        return run("release a lease in", c -> inTransaction(c, () -> {
+            update(c, """
+                    INSERT INTO released_lease (id, expires_at)
+                    SELECT id, expires_at FROM lease WHERE id = ? AND account = ? AND expires_at > ?
+                    ON CONFLICT (id) DO NOTHING""", id, account, now);
             // The grants go with the lease (ON DELETE CASCADE), in the same statement.
             int released = update(c, "DELETE FROM lease WHERE id = ? AND account = ? AND expires_at > ?",
                     id, account, now);
             return released == 1 ? Outcome.released(Instant.ofEpochMilli(now)) : whyNot(c, id, account, now);
-        });
+        }));
     }
 
     @Override
     public int expire(Instant now) {
         long at = now.toEpochMilli();
-        return run("expire leases in", c -> update(c, "DELETE FROM lease WHERE expires_at <= ?", at));
+        return run("expire leases in", c -> {
+            update(c, "DELETE FROM released_lease WHERE expires_at <= ?", at);
+            return update(c, "DELETE FROM lease WHERE expires_at <= ?", at);
+        });
+    }
+
+    @Override
+    public Map<String, Instant> released(Instant now) {
+        long at = now.toEpochMilli();
+        return run("read released leases from", c -> {
+            Map<String, Instant> released = new LinkedHashMap<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT id, expires_at FROM released_lease WHERE expires_at > ? ORDER BY id")) {
+                ps.setLong(1, at);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        released.put(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)));
+                    }
+                }
+            }
+            return released;
+        });
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.capmesh.broker.lease;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -83,7 +84,16 @@ public interface LeaseStore extends AutoCloseable {
     /** Removes an active lease of {@code account}. */
     Outcome release(String id, String account);
 
-    /** Removes the leases that expired at or before {@code now}, with their grants; returns how many. */
+    /**
+     * The leases released before they expired, each with when it would have expired, among those not expired by
+     * {@code now}: their tokens must stay refused, and every broker sharing the store tells its runtimes.
+     */
+    Map<String, Instant> released(Instant now);
+
+    /**
+     * Removes the leases that expired at or before {@code now}, with their grants, and forgets released leases that
+     * have expired since; returns how many leases.
+     */
     int expire(Instant now);
 
     /** How many leases are active. */

@@ -171,6 +171,23 @@ public abstract class LeaseStoreContractTest {
     }
 
     @Test
+    void aReleasedLeaseIsRememberedByEveryStoreUntilItWouldHaveExpired() {
+        Lease lease = store().create("acme", List.of(UPPER), TTL);
+        Lease kept = store().create("acme", List.of(UPPER), TTL);
+        store().create("acme", List.of(HASH), TTL);
+        clock.advance(Duration.ofSeconds(5));
+        store().release(lease.id(), "acme");
+        store().release(lease.id(), "acme"); // a second release remembers nothing more
+
+        assertThat(store().released(clock.instant())).containsExactly(Map.entry(lease.id(), lease.expiresAt()));
+        assertThat(another().released(clock.instant())).containsOnlyKeys(lease.id()); // another broker, same store
+        assertThat(store().released(clock.instant())).doesNotContainKey(kept.id());
+
+        store().expire(lease.expiresAt());
+        assertThat(store().released(START)).isEmpty();
+    }
+
+    @Test
     void expiredLeaseCanNeitherBeRenewedNorReleased() {
         Lease lease = store().create("acme", List.of(UPPER), TTL);
         clock.set(lease.expiresAt().plusMillis(1));
