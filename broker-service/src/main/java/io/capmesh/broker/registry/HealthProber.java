@@ -5,6 +5,9 @@ import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -24,20 +27,32 @@ public final class HealthProber {
         this.timeout = timeout;
     }
 
-    /** Probes all runtimes at once; each answer updates the registry when it arrives. */
-    public void probeAll() {
+    /**
+     * Probes all runtimes at once; each answer updates the registry when it arrives.
+     *
+     * @return completes when every answer (or its timeout) has been recorded
+     */
+    public CompletableFuture<Void> probeAll() {
+        List<CompletableFuture<Void>> answers = new ArrayList<>();
         for (RuntimeRegistry.Runtime runtime : registry.all()) {
-            HealthGrpc.newStub(channels.to(runtime.endpoint())).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            CompletableFuture<Void> answered = new CompletableFuture<>();
+            answers.add(answered);
+            // wait-for-ready: a channel still backing off from a runtime that was down must not fail the probe
+            // of one that is back; only no answer within the timeout counts as not serving
+            HealthGrpc.newStub(channels.to(runtime.endpoint())).withWaitForReady()
+                    .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
                     .check(HealthCheckRequest.getDefaultInstance(), new StreamObserver<>() {
                         @Override
                         public void onNext(HealthCheckResponse response) {
                             registry.probed(runtime.id(),
                                     response.getStatus() == HealthCheckResponse.ServingStatus.SERVING);
+                            answered.complete(null);
                         }
 
                         @Override
                         public void onError(Throwable t) {
                             registry.probed(runtime.id(), false);
+                            answered.complete(null);
                         }
 
                         @Override
@@ -45,5 +60,6 @@ public final class HealthProber {
                         }
                     });
         }
+        return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new));
     }
 }

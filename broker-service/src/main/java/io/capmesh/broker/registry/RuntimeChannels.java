@@ -1,6 +1,7 @@
 package io.capmesh.broker.registry;
 
 import io.capmesh.proto.v1.Endpoint;
+import io.capmesh.proto.v1.ServingState;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
 import io.grpc.InsecureChannelCredentials;
@@ -32,6 +33,13 @@ public final class RuntimeChannels implements AutoCloseable {
         registry.onChange(change -> {
             if (change.after() == null) {
                 close(target(change.before().endpoint()));
+            } else if (change.after().effectiveState() == ServingState.SERVING
+                    && (change.before() == null || change.before().effectiveState() != ServingState.SERVING)) {
+                // a runtime back at an address whose channel is still backing off from its absence: connect now
+                ManagedChannel channel = channels.get(target(change.after().endpoint()));
+                if (channel != null) {
+                    channel.resetConnectBackoff();
+                }
             }
         });
     }

@@ -49,6 +49,42 @@ class HealthProberTest {
         }
     }
 
+    @Test
+    void aRuntimeBackAtItsAddressIsHealthyAtOnceThoughTheChannelWasBackingOff() throws Exception {
+        HealthStatusManager health = new HealthStatusManager();
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(health.getHealthService()).build().start();
+        int port = server.getPort();
+        Endpoint endpoint = Endpoint.newBuilder().setHost("127.0.0.1").setPort(port).build();
+        RuntimeRegistry registry = new RuntimeRegistry(Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(2));
+        Server back = null;
+        try (RuntimeChannels channels = new RuntimeChannels(registry, io.capmesh.telemetry.Tracing.off().clientInterceptor())) {
+            HealthProber prober = new HealthProber(registry, channels, Duration.ofSeconds(1));
+            registry.register("rt", "core", endpoint, List.of());
+            prober.probeAll().get(5, TimeUnit.SECONDS);
+            assertThat(registry.get("rt").orElseThrow().healthy()).isTrue();
+
+            // the runtime dies for about 6 s: probes fail while the channel's reconnect backoff grows past 3 s
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            for (int i = 0; i < 6; i++) {
+                prober.probeAll().get(5, TimeUnit.SECONDS);
+            }
+            assertThat(registry.get("rt").orElseThrow().healthy()).isFalse();
+
+            // it comes back on the same port and registers: the next probe must find it serving
+            back = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+                    .addService(health.getHealthService()).build().start();
+            registry.register("rt", "core", endpoint, List.of());
+            prober.probeAll().get(5, TimeUnit.SECONDS);
+            assertThat(registry.get("rt").orElseThrow().healthy()).as("healthy after its first probe back").isTrue();
+        } finally {
+            server.shutdownNow();
+            if (back != null) {
+                back.shutdownNow();
+            }
+        }
+    }
+
     private static void await(BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
