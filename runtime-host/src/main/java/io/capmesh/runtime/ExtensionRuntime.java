@@ -19,6 +19,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -26,7 +27,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -78,6 +84,12 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Map<String, ExtensionPackage> available = new ConcurrentHashMap<>();
     private final Map<String, Long> measuredLoadMicros = new ConcurrentHashMap<>();
     private final Map<String, Object> loadLocks = new ConcurrentHashMap<>();
+    /** Writes new deploys to the store beside the classloader's work. */
+    private final ExecutorService storeWriter = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "capmesh-store-writer");
+        thread.setDaemon(true);
+        return thread;
+    });
     private volatile Published published = Published.EMPTY;
     /** Deployed extensions unloaded for idling, by id: detached versions kept for their manifest and counts. */
     private final Map<String, LoadedExtension> hibernated = new ConcurrentHashMap<>();
@@ -233,22 +245,60 @@ public final class ExtensionRuntime implements AutoCloseable {
 
     // ---- control ----------------------------------------------------------------------------------------
 
-    /** Loads a new extension; its id must not be loaded yet (replace a loaded one with {@link #swap}). */
+    /**
+     * Loads a new extension; its id must not be loaded yet (replace a loaded one with {@link #swap}). The package
+     * is written to the store while the classloader does its work (a new id has no stored version to lose if it
+     * fails to load), and the deploy is acknowledged only once both are done.
+     */
     public LoadedExtension deploy(ExtensionPackage pkg) {
-        synchronized (control) {
-            checkDeployable(pkg, null);
-        }
-        LoadedExtension ext = loader.load(pkg);
-        try {
+        String id = pkg.manifest().id();
+        synchronized (loading(id)) { // one deploy of an id at a time: the store's row for it is this deploy's
             synchronized (control) {
                 checkDeployable(pkg, null);
-                persist(ext);
-                publish(ext, null);
             }
-            return ext;
-        } catch (RuntimeException e) {
-            discard(ext);
-            throw e;
+            CompletableFuture<Void> persisted = CompletableFuture.runAsync(
+                    () -> persist(pkg, Instant.now(), 0, 0), storeWriter);
+            LoadedExtension ext;
+            try {
+                ext = loader.load(pkg);
+            } catch (RuntimeException | Error e) {
+                forgetUnpublished(id, persisted);
+                throw e;
+            }
+            try {
+                awaitPersisted(persisted);
+                synchronized (control) {
+                    checkDeployable(pkg, null);
+                    publish(ext, null);
+                }
+                return ext;
+            } catch (RuntimeException e) {
+                discard(ext);
+                forgetUnpublished(id, persisted);
+                throw e;
+            }
+        }
+    }
+
+    private static void awaitPersisted(CompletableFuture<Void> persisted) {
+        try {
+            persisted.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+    }
+
+    /** Removes what a failed deploy wrote to the store, once the write is over, unless the id serves after all. */
+    private void forgetUnpublished(String id, CompletableFuture<Void> persisted) {
+        try {
+            persisted.join();
+        } catch (CompletionException | CancellationException notWritten) {
+            // nothing to remove, or a partial row the store's transaction already rolled back
+        }
+        synchronized (control) {
+            if (!published.byId().containsKey(id) && !hibernated.containsKey(id)) {
+                store.remove(id);
+            }
         }
     }
 
@@ -325,7 +375,8 @@ public final class ExtensionRuntime implements AutoCloseable {
                             + " was loading; look at ListExtensions and try again").toException();
                 }
                 checkDeployable(pkg, old);
-                persist(ext);
+                // in turn, not alongside the load: until the new version serves, the store keeps the old one
+                persist(pkg, ext.deployedAt(), ext.invocations(), ext.failures());
                 publish(ext, old);
                 swapMicros = (System.nanoTime() - start) / 1_000;
             }
@@ -544,11 +595,10 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
     }
 
-    private void persist(LoadedExtension ext) {
-        ExtensionPackage pkg = ext.pkg();
+    private void persist(ExtensionPackage pkg, Instant deployedAt, long invocations, long failures) {
         try {
             store.put(new ExtensionStore.StoredExtension(pkg.manifest(), pkg.sha256(), Files.readAllBytes(pkg.jar()),
-                    ext.deployedAt(), ext.invocations(), ext.failures()));
+                    deployedAt, invocations, failures));
         } catch (IOException | IllegalStateException e) {
             throw new Problem(Status.Code.UNAVAILABLE, "could not persist " + pkg.manifest().coordinates()
                     + ", so it was not deployed: " + e.getMessage()).toException();
@@ -669,6 +719,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     /** Unloads everything (without waiting for collection); the store keeps it for the next start. */
     @Override
     public void close() {
+        storeWriter.shutdown();
         saveCounts();
         synchronized (control) {
             for (LoadedExtension ext : published.byId().values()) {

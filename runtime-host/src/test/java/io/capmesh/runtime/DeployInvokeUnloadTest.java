@@ -11,6 +11,13 @@ import io.capmesh.proto.v1.UnloadResponse;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +71,55 @@ class DeployInvokeUnloadTest {
             assertThat(TestRuntime.text(restarted.invoke("core.echo", "echo", "after"))).isEqualTo("after");
             var info = restarted.stub().listExtensions(ListExtensionsRequest.getDefaultInstance()).getExtensions(0);
             assertThat(info.getInvocations()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aDeployThatFailsToLoadLeavesNothingForARestartToRestore() throws Exception {
+        try (TestRuntime runtime = TestRuntime.in(data)) {
+            assertThatThrownBy(() -> runtime.deploy(TestExtensions.bytes("capmesh-ext-misbehaving-static-init")))
+                    .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode())
+                            .isEqualTo(Status.Code.FAILED_PRECONDITION));
+        }
+        try (TestRuntime restarted = TestRuntime.in(data)) {
+            assertThat(restarted.stub().listExtensions(ListExtensionsRequest.getDefaultInstance()).getExtensionsList())
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    void ofConcurrentDeploysOfOneIdTheAcknowledgedOneIsWhatARestartRestores() throws Exception {
+        byte[] echo = TestExtensions.bytes("capmesh-ext-echo");
+        List<byte[]> versions = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            String version = "1.0." + (100 + i);
+            versions.add(TestExtensions.rewriteManifest(echo, json -> json.replaceFirst(
+                    "\"version\"\\s*:\\s*\"[^\"]+\"", "\"version\": \"" + version + "\"")));
+        }
+        List<String> acknowledged = new ArrayList<>();
+        try (TestRuntime runtime = TestRuntime.in(data)) {
+            ExecutorService deployers = Executors.newFixedThreadPool(versions.size());
+            try {
+                List<Future<DeployResponse>> answers = new ArrayList<>();
+                for (byte[] jar : versions) {
+                    answers.add(deployers.submit(() -> runtime.deploy(jar)));
+                }
+                for (Future<DeployResponse> answer : answers) {
+                    try {
+                        acknowledged.add(answer.get(60, TimeUnit.SECONDS).getExtension().getManifest().getVersion());
+                    } catch (ExecutionException refused) {
+                        assertThat(((StatusRuntimeException) refused.getCause()).getStatus().getCode())
+                                .isIn(Status.Code.FAILED_PRECONDITION, Status.Code.ALREADY_EXISTS);
+                    }
+                }
+            } finally {
+                deployers.shutdownNow();
+            }
+            assertThat(acknowledged).hasSize(1);
+        }
+        try (TestRuntime restarted = TestRuntime.in(data)) {
+            assertThat(restarted.stub().listExtensions(ListExtensionsRequest.getDefaultInstance()).getExtensionsList())
+                    .extracting(e -> e.getManifest().getVersion()).containsExactlyElementsOf(acknowledged);
         }
     }
 }
