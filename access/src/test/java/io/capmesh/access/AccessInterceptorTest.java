@@ -79,6 +79,7 @@ class AccessInterceptorTest {
         }
     };
 
+    private Tokens leaseTokens;
     private Server server;
     private ManagedChannel tlsChannel;
     private ManagedChannel mtlsChannel;
@@ -95,9 +96,9 @@ class AccessInterceptorTest {
             case "test.Runtime/Invoke" -> Requirement.LEASE;
             default -> Requirement.AUTHENTICATED;
         };
+        leaseTokens = new Tokens(TrustedKeys.of(List.of(broker.getPublic())), clock);
         AccessInterceptor access = new AccessInterceptor(policy, grants,
-                new Tokens(TrustedKeys.of(List.of(operatorIssuer.getPublic())), clock),
-                new Tokens(TrustedKeys.of(List.of(broker.getPublic())), clock),
+                new Tokens(TrustedKeys.of(List.of(operatorIssuer.getPublic())), clock), leaseTokens,
                 revocations, Map.of("crypto.keys/import", Role.KEYS), new AuditLog(), clock);
         ServerServiceDefinition service = ServerServiceDefinition.builder("test.Runtime")
                 .addMethod(DEPLOY, ServerCalls.asyncUnaryCall((request, out) -> {
@@ -239,6 +240,24 @@ class AccessInterceptorTest {
         assertThatThrownBy(() -> call(tlsChannel, INVOKE, "echo.call/echo", lease(expired)))
                 .satisfies(e -> assertThat(Status.fromThrowable(e).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED))
                 .hasMessageContaining("lease token expired");
+    }
+
+    @Test
+    void aRevokedLeaseIsRefusedEvenWhenItsTokenIsCached() {
+        LeaseToken held = lease("L1", "echo.call");
+        String token = new TokenIssuer(broker, clock).leaseToken(held);
+        assertThat(call(tlsChannel, INVOKE, "echo.call/echo", lease(token))).isEqualTo("invoked echo.call/echo");
+        assertThat(call(tlsChannel, INVOKE, "echo.call/echo", lease(token))).isEqualTo("invoked echo.call/echo");
+        assertThat(leaseTokens.cachedLeases()).isEqualTo(1);
+
+        revocations.revoke(held.leaseId(), held.expiresAt());
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> call(tlsChannel, INVOKE, "echo.call/echo", lease(token)))
+                    .satisfies(e -> assertThat(Status.fromThrowable(e).getCode())
+                            .isEqualTo(Status.Code.PERMISSION_DENIED))
+                    .hasMessageContaining("lease L1 was released");
+        }
+        assertThat(leaseTokens.cachedLeases()).isEqualTo(1); // refused with its signature still remembered
     }
 
     @Test
