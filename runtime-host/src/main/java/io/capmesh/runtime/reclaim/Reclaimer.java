@@ -7,7 +7,10 @@ import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Closes an extension's classloader and proves that the garbage collector reclaimed it.
@@ -23,6 +26,13 @@ import java.util.concurrent.TimeUnit;
 public final class Reclaimer {
 
     private static final long NUDGE_INTERVAL_MILLIS = 20;
+    /** One per JVM, as the collection it asks for is. */
+    private static final ExecutorService NUDGER = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "capmesh-gc-nudge");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private static final AtomicBoolean NUDGING = new AtomicBoolean();
 
     private final LeakInspector inspector;
     private final Duration window;
@@ -64,8 +74,9 @@ public final class Reclaimer {
                                     long deadline) {
         try {
             while (System.nanoTime() < deadline) {
-                System.gc();
-                if (queue.remove(NUDGE_INTERVAL_MILLIS) != null || ref.refersTo(null)) {
+                nudge();
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (queue.remove(Math.max(1, Math.min(NUDGE_INTERVAL_MILLIS, left))) != null || ref.refersTo(null)) {
                     return true;
                 }
             }
@@ -73,6 +84,23 @@ public final class Reclaimer {
             Thread.currentThread().interrupt();
         }
         return ref.refersTo(null);
+    }
+
+    /**
+     * Asks for a collection cycle unless one asked for is still running. {@code System.gc()} blocks its caller
+     * until the whole concurrent cycle is over, well after the cycle's remark has cleared the weak reference;
+     * nudging from another thread lets the reclaiming thread see the reference cleared as soon as it is.
+     */
+    private static void nudge() {
+        if (NUDGING.compareAndSet(false, true)) {
+            NUDGER.execute(() -> {
+                try {
+                    System.gc();
+                } finally {
+                    NUDGING.set(false);
+                }
+            });
+        }
     }
 
     private List<String> diagnose(WeakReference<ClassLoader> ref) {
