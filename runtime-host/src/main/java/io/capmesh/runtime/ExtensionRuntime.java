@@ -149,8 +149,11 @@ public final class ExtensionRuntime implements AutoCloseable {
     public static final Duration DEFAULT_QUEUE_WAIT = Duration.ofSeconds(30);
 
     public Invoked invoke(String capability, String method, byte[] payload, Map<String, String> attributes) {
-        return invoke(capability, method, payload, attributes, System.nanoTime() + DEFAULT_QUEUE_WAIT.toNanos());
+        return invoke(capability, method, payload, attributes, DEFAULT_WAIT);
     }
+
+    /** A deadline of {@link #DEFAULT_QUEUE_WAIT} from when the call starts waiting: no clock read unless it waits. */
+    private static final long DEFAULT_WAIT = Long.MIN_VALUE;
 
     /**
      * @param deadlineNanos on {@link System#nanoTime()}: how long the call may wait for a permit when every one of
@@ -162,7 +165,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             throw Problem.invalid("both capability and method are required, e.g. capability 'core.echo', "
                     + "method 'echo'").toException();
         }
-        long start = System.nanoTime();
+        long waitingSince = 0; // the clock is read only by a call that has to wait: most never do
         for (;;) {
             LoadedExtension ext = pin(capability);
             try {
@@ -170,12 +173,19 @@ public final class ExtensionRuntime implements AutoCloseable {
                     throw Problem.notFound("capability " + capability + " has no method '" + method + "'; it has: "
                             + String.join(", ", new TreeSet<>(ext.methods(capability)))).toException();
                 }
-                LoadedExtension.Admission admission = admit(ext, deadlineNanos);
+                LoadedExtension.Admission admission = LoadedExtension.Admission.ADMITTED;
+                if (!ext.tryAcquirePermit()) {
+                    if (waitingSince == 0) {
+                        waitingSince = System.nanoTime();
+                    }
+                    admission = admit(ext, deadlineNanos == DEFAULT_WAIT
+                            ? waitingSince + DEFAULT_QUEUE_WAIT.toNanos() : deadlineNanos);
+                }
                 if (admission == LoadedExtension.Admission.RETIRED) {
                     continue; // swapped or unloaded while it waited: wait on the version published now, if any
                 }
                 if (admission != LoadedExtension.Admission.ADMITTED) {
-                    throw ext.refusal(admission, System.nanoTime() - start).toException();
+                    throw ext.refusal(admission, System.nanoTime() - waitingSince).toException();
                 }
                 try {
                     return new Invoked(call(ext, new Invocation(capability, method, payload, attributes)),

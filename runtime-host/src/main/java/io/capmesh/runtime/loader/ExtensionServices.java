@@ -131,16 +131,19 @@ public final class ExtensionServices extends HandlerRegistry {
 
         /** Takes a permit for the call, waiting within its deadline; null when admitted, else why not. */
         private Status admit() {
-            long start = System.nanoTime();
-            Deadline deadline = Context.current().getDeadline();
-            long budget = Math.min(maxCallNanos,
-                    deadline == null ? Long.MAX_VALUE : deadline.timeRemaining(TimeUnit.NANOSECONDS));
-            LoadedExtension.Admission admission;
-            try {
-                admission = ext.acquirePermit(start + Math.max(0, budget));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                admission = LoadedExtension.Admission.TIMED_OUT;
+            long start = 0;
+            LoadedExtension.Admission admission = LoadedExtension.Admission.ADMITTED;
+            if (!ext.tryAcquirePermit()) { // the clock and the deadline are read only by a call that has to wait
+                start = System.nanoTime();
+                Deadline deadline = Context.current().getDeadline();
+                long budget = Math.min(maxCallNanos,
+                        deadline == null ? Long.MAX_VALUE : deadline.timeRemaining(TimeUnit.NANOSECONDS));
+                try {
+                    admission = ext.acquirePermit(start + Math.max(0, budget));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    admission = LoadedExtension.Admission.TIMED_OUT;
+                }
             }
             if (admission == LoadedExtension.Admission.ADMITTED) {
                 if (state.compareAndSet(PINNED, ADMITTED)) {

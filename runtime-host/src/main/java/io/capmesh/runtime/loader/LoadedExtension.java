@@ -73,7 +73,8 @@ public final class LoadedExtension {
     private final long loadMicros;
     private final Supplier<ChildStatus> childStatus;
     private volatile Live live;
-    private volatile long lastCallNanos = System.nanoTime();
+    private long callsSeen;
+    private long callsSeenAt = System.nanoTime();
     private volatile boolean hibernated;
 
     public LoadedExtension(ExtensionPackage pkg, Live live, Instant deployedAt, int maxConcurrentCalls,
@@ -267,16 +268,25 @@ public final class LoadedExtension {
     }
 
     public void recordCall(boolean failed) {
-        lastCallNanos = System.nanoTime();
         invocations.increment();
         if (failed) {
             failures.increment();
         }
     }
 
-    /** How long since its last call ended (or since it was loaded); calls in flight count as not idle. */
-    public long idleNanos() {
-        return inFlight() > 0 ? 0 : System.nanoTime() - lastCallNanos;
+    /**
+     * How long no call has ended, as seen by whoever asks (the idle sweep, at its own pace): the count of calls is
+     * compared with the last look, so the calls themselves never read the clock. Calls in flight count as not idle.
+     */
+    public synchronized long idleNanos() {
+        long now = System.nanoTime();
+        long calls = invocations.sum();
+        if (inFlight() > 0 || calls != callsSeen) {
+            callsSeen = calls;
+            callsSeenAt = now;
+            return 0;
+        }
+        return now - callsSeenAt;
     }
 
     /** True once this version was unloaded for idling while its extension stays deployed. */
