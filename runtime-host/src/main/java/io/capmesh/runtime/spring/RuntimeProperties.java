@@ -30,7 +30,8 @@ import org.springframework.util.unit.DataSize;
  * @param reclaimWindow      how long an unload waits for the classloader to be collected
  * @param maxConcurrentCalls per extension version
  * @param maxQueuedCalls     per extension version, calls that may wait (within their deadline) for one of those
- * @param idleEviction       hibernate an in-process extension with no call for this long; 0: never
+ * @param idleEviction       hibernate an in-process extension with no call for this long (seen by a sweep every
+ *                           quarter of it, so within half as long again); 0: never
  * @param sharedPackages     the tier's shared libraries: package prefixes every extension takes from the host
  * @param extensions         settings per extension id, handed to the extension when it starts
  * @param available          packages offered for loading on demand (tier 2), not loaded at start
