@@ -473,7 +473,7 @@ class ChaosSuiteIT {
     private static ServiceProcess startBroker() throws Exception {
         return ServiceProcess.start(BROKER_JAR, dir.resolve("broker.log"), brokerPort,
                 "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker/leases.db"),
-                "--capmesh.broker.lease-ttl=30s",
+                "--capmesh.broker.lease-ttl=60s", // longer than a broker restart takes on a busy machine
                 "--capmesh.broker.heartbeat-interval=300ms",
                 "--capmesh.broker.unhealthy-after=1s");
     }

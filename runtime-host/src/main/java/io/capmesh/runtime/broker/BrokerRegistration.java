@@ -100,6 +100,9 @@ public final class BrokerRegistration implements RuntimeListener, AutoCloseable 
             warned = false;
         } catch (StatusRuntimeException e) {
             registered = false;
+            // the beat is the retry schedule: without this, gRPC's reconnect backoff (growing to two minutes)
+            // would keep this runtime unregistered long after a broker that was down is back
+            channel.resetConnectBackoff();
             if (!warned) {
                 warned = true;
                 LOG.log(Level.WARNING, "cannot reach the broker (" + e.getStatus() + "); retrying every "
