@@ -32,6 +32,7 @@ class BrokerRegistrationTest {
     /** Answers Register and Heartbeat as a broker does, asking for a beat every 200 ms. */
     static final class Broker extends CapabilityBrokerGrpc.CapabilityBrokerImplBase {
         final CountDownLatch registered = new CountDownLatch(1);
+        final CountDownLatch beaten = new CountDownLatch(1);
 
         @Override
         public void register(RegisterRequest request, StreamObserver<RegisterResponse> answer) {
@@ -42,6 +43,7 @@ class BrokerRegistrationTest {
 
         @Override
         public void heartbeat(HeartbeatRequest request, StreamObserver<HeartbeatResponse> answer) {
+            beaten.countDown();
             answer.onNext(HeartbeatResponse.getDefaultInstance());
             answer.onCompleted();
         }
@@ -60,7 +62,8 @@ class BrokerRegistrationTest {
              BrokerRegistration registration = new BrokerRegistration(channel, runtime.host().runtime(),
                      new BrokerRegistration.Identity("rt-1", "core", "127.0.0.1", 1), timer, new Revocations())) {
             registration.start();
-            assertThat(first.registered.await(10, TimeUnit.SECONDS)).isTrue();
+            // a heartbeat follows only a registration the runtime saw answered, with its 200 ms interval
+            assertThat(first.beaten.await(10, TimeUnit.SECONDS)).isTrue();
 
             // the broker is down for 10 s: gRPC's own reconnect backoff would next try about 4 s after it is back
             broker.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
