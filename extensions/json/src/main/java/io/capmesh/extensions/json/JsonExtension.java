@@ -6,6 +6,7 @@ import io.capmesh.extension.api.ExtensionContext;
 import io.capmesh.extension.api.Invocation;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -44,10 +45,12 @@ public final class JsonExtension implements Extension {
 
     private final SchemaValidation validation = new SchemaValidation();
     private volatile ExecutorService workers;
+    /** The pool's threads, so that close can wait until each has ended, not only until the pool says it is done. */
+    private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
     @Override
     public void start(ExtensionContext context) throws Exception {
-        workers = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), threadsNamed(context.id()));
+        workers = Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), threadsNamed(context.id(), threads));
         try {
             // Compiles the default meta-schema and loads the classes of the common paths before traffic arrives.
             invoke(Invocation.of("core.json", "validate", WARM_UP));
@@ -83,7 +86,11 @@ public final class JsonExtension implements Extension {
         ExecutorService pool = workers;
         if (pool != null) {
             pool.shutdownNow();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             pool.awaitTermination(10, TimeUnit.SECONDS);
+            for (Thread thread : threads) { // a terminated pool's last thread may still be on its way out
+                thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            }
         }
     }
 
@@ -98,13 +105,14 @@ public final class JsonExtension implements Extension {
         };
     }
 
-    private static ThreadFactory threadsNamed(String id) {
+    private static ThreadFactory threadsNamed(String id, List<Thread> made) {
         AtomicInteger count = new AtomicInteger();
         ClassLoader own = JsonExtension.class.getClassLoader();
         return task -> {
             Thread thread = new Thread(null, task, id + "-worker-" + count.incrementAndGet(), WORKER_STACK_BYTES);
             thread.setDaemon(true);
             thread.setContextClassLoader(own);
+            made.add(thread);
             return thread;
         };
     }
