@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -201,7 +200,7 @@ public final class ExtensionRuntime implements AutoCloseable {
 
     private static LoadedExtension.Admission admit(LoadedExtension ext, long deadlineNanos) {
         try {
-            return ext.acquirePermit(deadlineNanos);
+            return ext.awaitPermit(deadlineNanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the call's deadline interrupts it; that has answered already
             return LoadedExtension.Admission.TIMED_OUT;
@@ -302,7 +301,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     private void forgetUnpublished(String id, CompletableFuture<Void> persisted) {
         try {
             persisted.join();
-        } catch (CompletionException | CancellationException notWritten) {
+        } catch (CompletionException notWritten) {
             // nothing to remove, or a partial row the store's transaction already rolled back
         }
         synchronized (control) {

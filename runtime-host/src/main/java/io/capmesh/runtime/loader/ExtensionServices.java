@@ -139,7 +139,7 @@ public final class ExtensionServices extends HandlerRegistry {
                 long budget = Math.min(maxCallNanos,
                         deadline == null ? Long.MAX_VALUE : deadline.timeRemaining(TimeUnit.NANOSECONDS));
                 try {
-                    admission = ext.acquirePermit(start + Math.max(0, budget));
+                    admission = ext.awaitPermit(start + Math.max(0, budget));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     admission = LoadedExtension.Admission.TIMED_OUT;

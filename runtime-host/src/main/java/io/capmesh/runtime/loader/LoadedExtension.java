@@ -233,14 +233,11 @@ public final class LoadedExtension {
     }
 
     /**
-     * Takes a permit for one call, waiting in the queue until {@code deadlineNanos} (on {@link System#nanoTime()})
-     * when all are taken. The caller holds a pin; on {@link Admission#RETIRED} it must unpin and look up the
-     * current version.
+     * Waits in the queue for a permit until {@code deadlineNanos} (on {@link System#nanoTime()}), once
+     * {@link #tryAcquirePermit} found none free: calls that need not wait never compute a deadline. The caller
+     * holds a pin; on {@link Admission#RETIRED} it must unpin and look up the current version.
      */
-    public Admission acquirePermit(long deadlineNanos) throws InterruptedException {
-        if (permits.tryAcquire()) {
-            return Admission.ADMITTED;
-        }
+    public Admission awaitPermit(long deadlineNanos) throws InterruptedException {
         if (queued.incrementAndGet() > maxQueuedCalls) {
             queued.decrementAndGet();
             return Admission.QUEUE_FULL;

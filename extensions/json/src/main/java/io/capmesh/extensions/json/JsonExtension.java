@@ -86,9 +86,9 @@ public final class JsonExtension implements Extension {
         ExecutorService pool = workers;
         if (pool != null) {
             pool.shutdownNow();
+            // each thread ended, not only the pool terminated: its last thread may still be on its way out
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            pool.awaitTermination(10, TimeUnit.SECONDS);
-            for (Thread thread : threads) { // a terminated pool's last thread may still be on its way out
+            for (Thread thread : threads) {
                 thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
             }
         }
