@@ -69,6 +69,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         static final Published EMPTY = new Published(Map.of(), Map.of());
     }
 
+    private static final System.Logger LOG = System.getLogger(ExtensionRuntime.class.getName());
     private static final int HISTORY_PER_ID = 16;
 
     private final PackageReader reader;
@@ -101,7 +102,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         this.reclaimer = reclaimer;
         this.services = services;
         this.drainTimeout = drainTimeout;
-        services.onMissing(this::wakeService);
+        services.whenAsleep(this::servesAsleep, this::wakeService);
     }
 
     public PackageReader reader() {
@@ -195,6 +196,67 @@ public final class ExtensionRuntime implements AutoCloseable {
             } finally {
                 ext.unpin();
             }
+        }
+    }
+
+    /**
+     * How long a call declared non-blocking may run on a transport thread: one that takes longer sends its
+     * extension's later calls to the call pool (while it runs, the connections served by that thread wait).
+     */
+    public static final Duration INLINE_CALL_LIMIT = Duration.ofMillis(20);
+
+    /** True when the method is declared non-blocking by the version serving it now (a hint: see invokeInline). */
+    public boolean mayRunInline(String capability, String method) {
+        LoadedExtension ext = published.byCapability().get(capability);
+        return ext != null && ext.runsInline(capability, method);
+    }
+
+    /**
+     * Runs the call on the calling thread (a transport thread) when it can run there without waiting: the method is
+     * declared non-blocking, its extension is loaded and awake, and a call permit is free. Otherwise does nothing and
+     * answers null: the call then goes to the call pool and {@link #invoke}. A call longer than
+     * {@link #INLINE_CALL_LIMIT} sends its extension's later calls to the pool.
+     */
+    public Invoked invokeInline(String capability, String method, byte[] payload, Map<String, String> attributes) {
+        LoadedExtension ext = published.byCapability().get(capability); // never wakes a hibernated one: that loads
+        if (ext == null || !ext.runsInline(capability, method) || !ext.tryPin()) {
+            return null;
+        }
+        try {
+            if (!ext.tryAcquirePermit()) {
+                return null; // waiting for a permit is blocking
+            }
+            long start = System.nanoTime();
+            try {
+                return new Invoked(call(ext, new Invocation(capability, method, payload, attributes)),
+                        ext.manifest().id(), ext.manifest().version());
+            } finally {
+                ext.releasePermit();
+                long took = System.nanoTime() - start;
+                if (took > INLINE_CALL_LIMIT.toNanos()) {
+                    stopRunningInline(ext, capability + "/" + method + " took " + TimeUnit.NANOSECONDS.toMillis(took)
+                            + " ms");
+                }
+            }
+        } finally {
+            ext.unpin();
+        }
+    }
+
+    /** Sends the extension's later calls to the call pool, saying why once. */
+    private static void stopRunningInline(LoadedExtension ext, String why) {
+        if (ext.stopRunningInline()) {
+            LOG.log(System.Logger.Level.WARNING, ext.manifest().coordinates() + " declares non-blocking methods, but "
+                    + why + " on a transport thread (the limit is " + INLINE_CALL_LIMIT.toMillis() + " ms); its calls"
+                    + " run on the call pool from now on. Remove the method from nonBlocking in its manifest.");
+        }
+    }
+
+    /** A call on a transport thread overran its deadline: the capability's calls go to the call pool from now on. */
+    public void overranInline(String capability, String method) {
+        LoadedExtension ext = published.byCapability().get(capability);
+        if (ext != null) {
+            stopRunningInline(ext, capability + "/" + method + " overran its deadline");
         }
     }
 
@@ -468,6 +530,10 @@ public final class ExtensionRuntime implements AutoCloseable {
     }
 
     /** Wakes the hibernated extension that served a typed service; false when none did. */
+    private boolean servesAsleep(String serviceName) {
+        return hibernated.values().stream().anyMatch(ext -> ext.serviceNames().contains(serviceName));
+    }
+
     private boolean wakeService(String serviceName) {
         for (LoadedExtension ext : hibernated.values()) {
             if (ext.serviceNames().contains(serviceName)) {

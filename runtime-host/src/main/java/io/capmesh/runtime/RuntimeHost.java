@@ -1,5 +1,6 @@
 package io.capmesh.runtime;
 
+import io.capmesh.runtime.grpc.CallPlacement;
 import io.capmesh.runtime.grpc.RuntimeGrpcService;
 import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.isolation.ProcessIsolation;
@@ -86,14 +87,14 @@ public final class RuntimeHost implements AutoCloseable {
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout());
-        this.endpoint = new RuntimeGrpcService(runtime, timers, settings.maxCallTime());
+        this.endpoint = new RuntimeGrpcService(runtime, callExecutor, timers, settings.maxCallTime());
     }
 
     public ExtensionRuntime runtime() {
         return runtime;
     }
 
-    /** The pool every call into extension code runs on; the gRPC server's executor. */
+    /** The pool every call into extension code runs on, except calls declared non-blocking. */
     public RenewableExecutor callExecutor() {
         return callExecutor;
     }
@@ -103,9 +104,13 @@ public final class RuntimeHost implements AutoCloseable {
         return endpoint;
     }
 
-    /** Gives a server the runtime's thread pool, its limits and the extensions' typed services. */
+    /**
+     * Gives a server the runtime's threads (calls start on the transport's thread, see {@link CallPlacement}), its
+     * limits and the extensions' typed services.
+     */
     public <T extends ServerBuilder<T>> T configure(T builder) {
-        return builder.executor(callExecutor)
+        return builder.directExecutor()
+                .callExecutor(new CallPlacement(callExecutor))
                 .fallbackHandlerRegistry(extensionServices)
                 .maxInboundMessageSize(settings.maxPayloadBytes());
     }

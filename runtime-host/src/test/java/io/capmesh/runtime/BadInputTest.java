@@ -108,6 +108,14 @@ class BadInputTest {
     }
 
     @Test
+    void aNonBlockingMethodTheCapabilityDoesNotHave() throws Exception {
+        byte[] bad = TestExtensions.rewriteManifest(echo,
+                m -> m.replace("\"nonBlocking\": [\"echo\"]", "\"nonBlocking\": [\"echo\", \"ecko\"]"));
+        rejectsDeploy(bad, Status.Code.INVALID_ARGUMENT,
+                "capability core.echo declares 'ecko' non-blocking, but it is not one of its methods");
+    }
+
+    @Test
     void aJarWithoutManifest() throws Exception {
         ByteArrayOutputStream jar = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(jar)) {

@@ -30,6 +30,7 @@ import io.opentelemetry.api.trace.Span;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -38,28 +39,52 @@ import java.util.function.Function;
 public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceImplBase {
 
     private final ExtensionRuntime runtime;
+    private final Executor callPool;
     private final ScheduledExecutorService deadlines;
     private final long maxCallNanos;
 
     /**
+     * @param callPool    where an Invoke that cannot run on the transport's thread goes
      * @param deadlines   runs the deadline timers (one thread is plenty)
      * @param maxCallTime the longest any call may run, whatever deadline the caller set
      */
-    public RuntimeGrpcService(ExtensionRuntime runtime, ScheduledExecutorService deadlines, Duration maxCallTime) {
+    public RuntimeGrpcService(ExtensionRuntime runtime, Executor callPool, ScheduledExecutorService deadlines,
+                              Duration maxCallTime) {
         this.runtime = runtime;
+        this.callPool = callPool;
         this.deadlines = deadlines;
         this.maxCallNanos = maxCallTime.toNanos();
     }
 
+    /**
+     * Started on the transport's thread (see {@link CallPlacement}): a call of a method declared non-blocking runs
+     * here when it need not wait; any other goes to the call pool, with the call's gRPC and tracing contexts.
+     */
     @Override
     public void invoke(InvokeRequest request, StreamObserver<InvokeResponse> observer) {
+        if (!runtime.mayRunInline(request.getCapability(), request.getMethod()) || !answer(request, observer, true)) {
+            callPool.execute(io.opentelemetry.context.Context.current()
+                    .wrap(Context.current().wrap((Runnable) () -> answer(request, observer, false))));
+        }
+    }
+
+    /** Runs and answers the call; when {@code inline}, only if it can run on this thread without waiting. */
+    private boolean answer(InvokeRequest request, StreamObserver<InvokeResponse> observer, boolean inline) {
         long budget = budgetNanos();
-        CallDeadline deadline = new CallDeadline(budget, deadlines,
-                () -> observer.onError(overrun(request, budget).asRuntimeException()));
+        CallDeadline deadline = new CallDeadline(budget, deadlines, () -> {
+            if (inline) {
+                runtime.overranInline(request.getCapability(), request.getMethod());
+            }
+            observer.onError(overrun(request, budget).asRuntimeException());
+        });
         InvokeResponse response = null;
         Status failure = null;
         try {
-            response = toResponse(invokeOnce(request, System.nanoTime() + budget));
+            ExtensionRuntime.Invoked invoked = invokeOnce(request, inline, System.nanoTime() + budget);
+            if (invoked == null) { // it would have to wait: not here
+                return !deadline.finish();
+            }
+            response = toResponse(invoked);
         } catch (Problem.ProblemException e) {
             failure = e.problem().toStatus();
         } catch (RuntimeException e) {
@@ -74,6 +99,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
                 observer.onCompleted();
             }
         }
+        return true;
     }
 
     /** Each request is answered in order; the first failure (or overrun) ends the stream with its status. */
@@ -93,7 +119,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
                     observer.onError(overrun(request, budget).asRuntimeException());
                 });
                 try {
-                    InvokeResponse response = toResponse(invokeOnce(request, System.nanoTime() + budget));
+                    InvokeResponse response = toResponse(invokeOnce(request, false, System.nanoTime() + budget));
                     if (deadline.finish()) {
                         observer.onNext(response);
                     }
@@ -125,8 +151,11 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
                 + "deadline, at most " + TimeUnit.NANOSECONDS.toMillis(maxCallNanos) + " ms); it was interrupted");
     }
 
-    /** @param deadlineNanos until when the call may wait for a permit of its extension */
-    private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request, long deadlineNanos) {
+    /**
+     * @param inline        run it only if it can run on this thread without waiting; else answer null
+     * @param deadlineNanos until when the call may wait for a permit of its extension
+     */
+    private ExtensionRuntime.Invoked invokeOnce(InvokeRequest request, boolean inline, long deadlineNanos) {
         Span span = Span.current(); // the call's server span, when tracing is on
         span.setAttribute(CapmeshAttributes.CAPABILITY, request.getCapability());
         span.setAttribute(CapmeshAttributes.METHOD, request.getMethod());
@@ -135,8 +164,14 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
         } catch (StatusRuntimeException e) {
             throw new Problem(e.getStatus().getCode(), e.getStatus().getDescription()).toException();
         }
-        ExtensionRuntime.Invoked invoked = runtime.invoke(request.getCapability(), request.getMethod(),
-                request.getPayload().toByteArray(), request.getAttributesMap(), deadlineNanos);
+        ExtensionRuntime.Invoked invoked = inline
+                ? runtime.invokeInline(request.getCapability(), request.getMethod(), request.getPayload().toByteArray(),
+                        request.getAttributesMap())
+                : runtime.invoke(request.getCapability(), request.getMethod(), request.getPayload().toByteArray(),
+                        request.getAttributesMap(), deadlineNanos);
+        if (invoked == null) {
+            return null;
+        }
         span.setAttribute(CapmeshAttributes.EXTENSION, invoked.extensionId());
         span.setAttribute(CapmeshAttributes.VERSION, invoked.version());
         return invoked;

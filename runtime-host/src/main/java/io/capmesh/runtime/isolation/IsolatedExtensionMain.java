@@ -85,7 +85,7 @@ public final class IsolatedExtensionMain {
         try {
             ext = runtime.deploy(new ExtensionPackage(manifest, config.source(), Path.of(config.jar()),
                     config.sha256(), config.size()));
-            RuntimeGrpcService endpoint = new RuntimeGrpcService(runtime, deadlines,
+            RuntimeGrpcService endpoint = new RuntimeGrpcService(runtime, calls, deadlines,
                     Duration.ofMillis(config.maxCallMillis()));
             server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                     .executor(calls)

@@ -2,6 +2,7 @@ package io.capmesh.runtime.loader;
 
 import com.google.common.util.concurrent.MoreExecutors;
 import io.capmesh.access.CallAccess;
+import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
@@ -13,11 +14,15 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.opentelemetry.api.trace.Span;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,7 +46,8 @@ public final class ExtensionServices extends HandlerRegistry {
 
     private final ConcurrentMap<String, Mounted> byName = new ConcurrentHashMap<>();
     private final long maxCallNanos;
-    private volatile Predicate<String> onMissing = service -> false;
+    private volatile Predicate<String> asleep = service -> false;
+    private volatile Predicate<String> wake = service -> false;
 
     public ExtensionServices() {
         this(Duration.ofSeconds(30));
@@ -53,11 +59,12 @@ public final class ExtensionServices extends HandlerRegistry {
     }
 
     /**
-     * What to do when a call names a service that is not mounted: wake the hibernated extension that serves it
-     * (true when it is mounted now).
+     * How to reach the services of hibernated extensions: {@code asleep} tells whether one serves a service that is
+     * not mounted, {@code wake} reloads it (true when the service is mounted now).
      */
-    public void onMissing(Predicate<String> wake) {
-        this.onMissing = wake;
+    public void whenAsleep(Predicate<String> asleep, Predicate<String> wake) {
+        this.asleep = asleep;
+        this.wake = wake;
     }
 
     /** Mounts the version's services, replacing services of the same name (a swap never leaves a gap). */
@@ -85,10 +92,8 @@ public final class ExtensionServices extends HandlerRegistry {
             Mounted mounted = service == null ? null : byName.get(service);
             ServerMethodDefinition<?, ?> method = mounted == null ? null : mounted.definition().getMethod(methodName);
             if (method == null) {
-                if (mounted == null && service != null && onMissing.test(service)) {
-                    continue;
-                }
-                return null;
+                // a lookup runs on the transport's thread, where nothing may load classes: the call wakes it later
+                return mounted == null && service != null && asleep.test(service) ? waking(methodName, service) : null;
             }
             if (mounted.owner().tryPin()) {
                 return pinned(method, new Pin(mounted.owner(), maxCallNanos));
@@ -96,6 +101,53 @@ public final class ExtensionServices extends HandlerRegistry {
             // retired between the read and the pin: it was unmounted first, so the next read sees its successor
         }
     }
+
+    /**
+     * A stand-in for a method of a hibernated extension, in bytes since its message classes are not loaded: the
+     * call (on the call pool, like every typed call) wakes the extension, then goes on as a call to the real method.
+     */
+    private ServerMethodDefinition<byte[], byte[]> waking(String methodName, String service) {
+        MethodDescriptor<byte[], byte[]> bytes = MethodDescriptor.newBuilder(BYTES, BYTES)
+                .setFullMethodName(methodName).setType(MethodDescriptor.MethodType.UNKNOWN).build();
+        return ServerMethodDefinition.create(bytes, (call, headers) -> {
+            ServerMethodDefinition<?, ?> method;
+            try {
+                method = wake.test(service) ? lookupMethod(methodName, null) : null;
+            } catch (Problem.ProblemException e) {
+                call.close(e.problem().toStatus(), new Metadata());
+                return new ServerCall.Listener<>() {
+                };
+            }
+            if (method == null || method.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNKNOWN) {
+                call.close(Status.UNIMPLEMENTED.withDescription(methodName + " is not served here: its extension "
+                        + "was unloaded while it woke"), new Metadata());
+                return new ServerCall.Listener<>() {
+                };
+            }
+            ServerServiceDefinition real = ServerServiceDefinition.builder(service).addMethod(method).build();
+            @SuppressWarnings("unchecked")
+            ServerCallHandler<byte[], byte[]> handler = (ServerCallHandler<byte[], byte[]>) ServerInterceptors
+                    .useMarshalledMessages(real, BYTES).getMethod(methodName).getServerCallHandler();
+            return handler.startCall(call, headers);
+        });
+    }
+
+    /** Messages as their bytes, for methods whose message classes are not at hand. */
+    public static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw Status.INTERNAL.withDescription("cannot read a message: " + e).withCause(e).asRuntimeException();
+            }
+        }
+    };
 
     private static <Q, A> ServerMethodDefinition<Q, A> pinned(ServerMethodDefinition<Q, A> method, Pin pin) {
         // if the call is cancelled before it starts, nothing else would give the pin back

@@ -76,6 +76,8 @@ public final class LoadedExtension {
     private long callsSeen;
     private long callsSeenAt = System.nanoTime();
     private volatile boolean hibernated;
+    /** Methods by capability whose calls may run on a transport thread; emptied once one of them runs long. */
+    private volatile Map<String, Set<String>> inline;
 
     public LoadedExtension(ExtensionPackage pkg, Live live, Instant deployedAt, int maxConcurrentCalls,
                            long loadMicros) {
@@ -96,6 +98,29 @@ public final class LoadedExtension {
                 .collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
                         ExtensionManifest.Capability::methods));
         this.serviceNames = live.services().stream().map(s -> s.getServiceDescriptor().getName()).toList();
+        this.inline = !pkg.manifest().processIsolation() && !live.isolated()
+                ? pkg.manifest().capabilities().stream().filter(c -> !c.nonBlocking().isEmpty())
+                        .collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
+                                ExtensionManifest.Capability::nonBlocking))
+                : Map.of(); // a call to a child JVM waits for it
+    }
+
+    /** True when calls of this method may run on the transport's thread: it declares them non-blocking. */
+    public boolean runsInline(String capability, String method) {
+        Set<String> methods = inline.get(capability);
+        return methods != null && methods.contains(method);
+    }
+
+    /**
+     * Sends every later call of this version to the call pool: one declared non-blocking ran too long on a
+     * transport thread. True for the first caller only, so the reason is reported once.
+     */
+    public synchronized boolean stopRunningInline() {
+        if (inline.isEmpty()) {
+            return false;
+        }
+        inline = Map.of();
+        return true;
     }
 
     public ExtensionManifest manifest() {

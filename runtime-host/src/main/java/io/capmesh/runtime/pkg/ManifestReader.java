@@ -74,6 +74,9 @@ public final class ManifestReader {
             }
             c.methods().stream().filter(method -> method == null || !METHOD.matcher(method).matches())
                     .forEach(method -> problems.add(at + " has an invalid method name '" + method + "'"));
+            c.nonBlocking().stream().filter(method -> !c.methods().contains(method))
+                    .forEach(method -> problems.add(at + " declares '" + method + "' non-blocking, but it is not one of"
+                            + " its methods"));
         }
         if (m.capabilities().stream().map(ExtensionManifest.Capability::name).distinct().count()
                 != m.capabilities().size()) {

@@ -25,7 +25,6 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.grpc.server.autoconfigure.GrpcServerExecutorProvider;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
@@ -86,11 +85,6 @@ public class RuntimeHostAutoConfiguration {
     }
 
     @Bean
-    GrpcServerExecutorProvider runtimeCallExecutor(RuntimeHost host) {
-        return host::callExecutor;
-    }
-
-    @Bean
     ServerBuilderCustomizer<?> runtimeServerCustomizer(RuntimeHost host) {
         return new RuntimeServerCustomizer(host);
     }
@@ -129,7 +123,7 @@ public class RuntimeHostAutoConfiguration {
         return packages;
     }
 
-    /** Gives whichever server builder Boot made the runtime's pool, limits and extension services. */
+    /** Gives whichever server builder Boot made the runtime's threads, limits and extension services. */
     @SuppressWarnings({"rawtypes", "unchecked"})
     private record RuntimeServerCustomizer(RuntimeHost host) implements ServerBuilderCustomizer {
         @Override
