@@ -69,7 +69,6 @@ public final class ExtensionRuntime implements AutoCloseable {
         static final Published EMPTY = new Published(Map.of(), Map.of());
     }
 
-    private static final System.Logger LOG = System.getLogger(ExtensionRuntime.class.getName());
     private static final int HISTORY_PER_ID = 16;
 
     private final PackageReader reader;
@@ -199,12 +198,6 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
     }
 
-    /**
-     * How long a call declared non-blocking may run on a transport thread: one that takes longer sends its
-     * extension's later calls to the call pool (while it runs, the connections served by that thread wait).
-     */
-    public static final Duration INLINE_CALL_LIMIT = Duration.ofMillis(20);
-
     /** True when the method is declared non-blocking by the version serving it now (a hint: see invokeInline). */
     public boolean mayRunInline(String capability, String method) {
         LoadedExtension ext = published.byCapability().get(capability);
@@ -215,7 +208,7 @@ public final class ExtensionRuntime implements AutoCloseable {
      * Runs the call on the calling thread (a transport thread) when it can run there without waiting: the method is
      * declared non-blocking, its extension is loaded and awake, and a call permit is free. Otherwise does nothing and
      * answers null: the call then goes to the call pool and {@link #invoke}. A call longer than
-     * {@link #INLINE_CALL_LIMIT} sends its extension's later calls to the pool.
+     * {@link LoadedExtension#INLINE_CALL_LIMIT} sends its extension's later calls to the pool.
      */
     public Invoked invokeInline(String capability, String method, byte[] payload, Map<String, String> attributes) {
         LoadedExtension ext = published.byCapability().get(capability); // never wakes a hibernated one: that loads
@@ -233,8 +226,8 @@ public final class ExtensionRuntime implements AutoCloseable {
             } finally {
                 ext.releasePermit();
                 long took = System.nanoTime() - start;
-                if (took > INLINE_CALL_LIMIT.toNanos()) {
-                    stopRunningInline(ext, capability + "/" + method + " took " + TimeUnit.NANOSECONDS.toMillis(took)
+                if (took > LoadedExtension.INLINE_CALL_LIMIT.toNanos()) {
+                    ext.stopRunningInline(capability + "/" + method + " took " + TimeUnit.NANOSECONDS.toMillis(took)
                             + " ms");
                 }
             }
@@ -243,20 +236,11 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
     }
 
-    /** Sends the extension's later calls to the call pool, saying why once. */
-    private static void stopRunningInline(LoadedExtension ext, String why) {
-        if (ext.stopRunningInline()) {
-            LOG.log(System.Logger.Level.WARNING, ext.manifest().coordinates() + " declares non-blocking methods, but "
-                    + why + " on a transport thread (the limit is " + INLINE_CALL_LIMIT.toMillis() + " ms); its calls"
-                    + " run on the call pool from now on. Remove the method from nonBlocking in its manifest.");
-        }
-    }
-
     /** A call on a transport thread overran its deadline: the capability's calls go to the call pool from now on. */
     public void overranInline(String capability, String method) {
         LoadedExtension ext = published.byCapability().get(capability);
         if (ext != null) {
-            stopRunningInline(ext, capability + "/" + method + " overran its deadline");
+            ext.stopRunningInline(capability + "/" + method + " overran its deadline");
         }
     }
 

@@ -52,7 +52,7 @@ public final class RuntimeHost implements AutoCloseable {
     /** @param hostServices what the tier lends its extensions (see {@link HostServices}) */
     public RuntimeHost(RuntimeSettings settings, HostServices hostServices) {
         this.settings = settings;
-        this.extensionServices = new ExtensionServices(settings.maxCallTime());
+        this.extensionServices = new ExtensionServices(settings.maxCallTime(), callExecutor);
         this.timers = new ScheduledThreadPoolExecutor(1, task -> {
             Thread thread = new Thread(task, "capmesh-deadlines");
             thread.setDaemon(true);
@@ -110,7 +110,7 @@ public final class RuntimeHost implements AutoCloseable {
      */
     public <T extends ServerBuilder<T>> T configure(T builder) {
         return builder.directExecutor()
-                .callExecutor(new CallPlacement(callExecutor))
+                .callExecutor(new CallPlacement(callExecutor, extensionServices))
                 .fallbackHandlerRegistry(extensionServices)
                 .maxInboundMessageSize(settings.maxPayloadBytes());
     }

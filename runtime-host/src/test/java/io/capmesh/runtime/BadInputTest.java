@@ -110,9 +110,10 @@ class BadInputTest {
     @Test
     void aNonBlockingMethodTheCapabilityDoesNotHave() throws Exception {
         byte[] bad = TestExtensions.rewriteManifest(echo,
-                m -> m.replace("\"nonBlocking\": [\"echo\"]", "\"nonBlocking\": [\"echo\", \"ecko\"]"));
-        rejectsDeploy(bad, Status.Code.INVALID_ARGUMENT,
-                "capability core.echo declares 'ecko' non-blocking, but it is not one of its methods");
+                m -> m.replace("\"nonBlocking\": [\"echo\"", "\"nonBlocking\": [\"echo\", \"ecko\", \"no.Such/Method/\""));
+        rejectsDeploy(bad, Status.Code.INVALID_ARGUMENT, "has 2 problem(s)",
+                "capability core.echo declares 'ecko' non-blocking, but it is neither one of its methods nor a typed"
+                        + " gRPC method (package.Service/Method)", "declares 'no.Such/Method/' non-blocking");
     }
 
     @Test

@@ -36,13 +36,13 @@ class InlineCallsTest {
     /** core-echo with {@code hold} (which sleeps) wrongly declared non-blocking beside {@code echo}. */
     private static byte[] echoWithHoldDeclaredNonBlocking() throws Exception {
         return TestExtensions.rewriteManifest(TestExtensions.bytes("capmesh-ext-echo"),
-                json -> json.replace("\"nonBlocking\": [\"echo\"]", "\"nonBlocking\": [\"echo\", \"hold\"]"));
+                json -> json.replace("\"nonBlocking\": [\"echo\"", "\"nonBlocking\": [\"echo\", \"hold\""));
     }
 
     @Test
     void aNonBlockingCallRunsOnTheTransportThreadUntilOneRunsLongThenOnThePool() throws Exception {
         List<LogRecord> warnings = new CopyOnWriteArrayList<>();
-        Logger log = Logger.getLogger(ExtensionRuntime.class.getName());
+        Logger log = Logger.getLogger(io.capmesh.runtime.loader.LoadedExtension.class.getName());
         Handler capture = new Handler() {
             @Override
             public void publish(LogRecord record) {

@@ -4,6 +4,7 @@ import com.google.common.util.concurrent.MoreExecutors;
 import io.capmesh.access.CallAccess;
 import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.pkg.ExtensionManifest;
+import io.capmesh.runtime.reclaim.RenewableExecutor;
 import io.capmesh.telemetry.CapmeshAttributes;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
@@ -46,16 +48,31 @@ public final class ExtensionServices extends HandlerRegistry {
 
     private final ConcurrentMap<String, Mounted> byName = new ConcurrentHashMap<>();
     private final long maxCallNanos;
+    private final RenewableExecutor callPool;
     private volatile Predicate<String> asleep = service -> false;
     private volatile Predicate<String> wake = service -> false;
 
+    /** For a server whose calls all run on a pool: no call starts on a transport thread. */
     public ExtensionServices() {
-        this(Duration.ofSeconds(30));
+        this(Duration.ofSeconds(30), null);
     }
 
-    /** @param maxCallTime the longest a call may wait for a permit, whatever deadline its caller set */
-    public ExtensionServices(Duration maxCallTime) {
+    /**
+     * @param maxCallTime the longest a call may wait for a permit, whatever deadline its caller set
+     * @param callPool    where calls that may block run; a call on any other thread is on a transport thread
+     *                    (see {@code CallPlacement}), and runs there only if its method is declared non-blocking and
+     *                    a permit is free; null when every call runs on a pool
+     */
+    public ExtensionServices(Duration maxCallTime, RenewableExecutor callPool) {
         this.maxCallNanos = maxCallTime.toNanos();
+        this.callPool = callPool;
+    }
+
+    /** True when the version serving the typed method now declares it non-blocking (a hint: see Pin#start). */
+    public boolean mayRunInline(String fullMethodName) {
+        String service = MethodDescriptor.extractFullServiceName(fullMethodName);
+        Mounted mounted = service == null ? null : byName.get(service);
+        return mounted != null && mounted.owner().runsInlineTyped(fullMethodName);
     }
 
     /**
@@ -96,7 +113,7 @@ public final class ExtensionServices extends HandlerRegistry {
                 return mounted == null && service != null && asleep.test(service) ? waking(methodName, service) : null;
             }
             if (mounted.owner().tryPin()) {
-                return pinned(method, new Pin(mounted.owner(), maxCallNanos));
+                return pinned(method, new Pin(mounted.owner()));
             }
             // retired between the read and the pin: it was unmounted first, so the next read sees its successor
         }
@@ -149,7 +166,7 @@ public final class ExtensionServices extends HandlerRegistry {
         }
     };
 
-    private static <Q, A> ServerMethodDefinition<Q, A> pinned(ServerMethodDefinition<Q, A> method, Pin pin) {
+    private <Q, A> ServerMethodDefinition<Q, A> pinned(ServerMethodDefinition<Q, A> method, Pin pin) {
         // if the call is cancelled before it starts, nothing else would give the pin back
         Context.current().addListener(context -> pin.release(), MoreExecutors.directExecutor());
         return ServerMethodDefinition.create(method.getMethodDescriptor(),
@@ -157,24 +174,30 @@ public final class ExtensionServices extends HandlerRegistry {
     }
 
     /** One call's pin on one version, and its permit once admitted: released once, when the call ends or never runs. */
-    private static final class Pin {
+    private final class Pin {
         private static final int PINNED = 0;
         private static final int ADMITTED = 1;
         private static final int RELEASED = 2;
 
         private final LoadedExtension ext;
-        private final long maxCallNanos;
         private final AtomicInteger state = new AtomicInteger(PINNED);
+        /** When a call on the transport's thread started (it is timed against the limit), else 0. */
+        private volatile long inlineSince;
+        private volatile String inlineMethod;
 
-        Pin(LoadedExtension ext, long maxCallNanos) {
+        Pin(LoadedExtension ext) {
             this.ext = ext;
-            this.maxCallNanos = maxCallNanos;
         }
 
         void release() {
             int before = state.getAndSet(RELEASED);
             if (before == ADMITTED) {
                 ext.releasePermit();
+                long since = inlineSince;
+                long took = since == 0 ? 0 : System.nanoTime() - since;
+                if (took > LoadedExtension.INLINE_CALL_LIMIT.toNanos()) {
+                    ext.stopRunningInline(inlineMethod + " took " + TimeUnit.NANOSECONDS.toMillis(took) + " ms");
+                }
             }
             if (before != RELEASED) {
                 ext.unpin();
@@ -197,14 +220,17 @@ public final class ExtensionServices extends HandlerRegistry {
                     admission = LoadedExtension.Admission.TIMED_OUT;
                 }
             }
-            if (admission == LoadedExtension.Admission.ADMITTED) {
-                if (state.compareAndSet(PINNED, ADMITTED)) {
-                    return null;
-                }
-                ext.releasePermit(); // the call ended (cancelled) while it waited
-                return Status.CANCELLED.withDescription("the call was cancelled while it waited for a permit");
+            return admission == LoadedExtension.Admission.ADMITTED ? admitted()
+                    : ext.refusal(admission, System.nanoTime() - start).toStatus();
+        }
+
+        /** The call holds a permit now; null, unless it ended (cancelled) meanwhile. */
+        private Status admitted() {
+            if (state.compareAndSet(PINNED, ADMITTED)) {
+                return null;
             }
-            return ext.refusal(admission, System.nanoTime() - start).toStatus();
+            ext.releasePermit();
+            return Status.CANCELLED.withDescription("the call was cancelled while it waited for a permit");
         }
 
         <Q, A> ServerCall.Listener<Q> start(ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
@@ -220,7 +246,22 @@ public final class ExtensionServices extends HandlerRegistry {
                 return new ServerCall.Listener<>() {
                 };
             }
-            Status refused = admit();
+            String method = call.getMethodDescriptor().getFullMethodName();
+            if (callPool == null || callPool.owns(Thread.currentThread())) {
+                return run(admit(), call, headers, next);
+            }
+            // on the transport's thread: only a non-blocking call that need not wait runs here
+            if (ext.runsInlineTyped(method) && ext.tryAcquirePermit()) {
+                inlineMethod = method;
+                inlineSince = System.nanoTime();
+                return run(admitted(), call, headers, next);
+            }
+            return onPool(call, () -> run(admit(), call, headers, next));
+        }
+
+        /** Starts the call once admitted ({@code refused} null), else answers it with why not. */
+        private <Q, A> ServerCall.Listener<Q> run(Status refused, ServerCall<Q, A> call, Metadata headers,
+                                                  ServerCallHandler<Q, A> next) {
             if (refused != null) {
                 release();
                 call.close(refused, new Metadata());
@@ -276,6 +317,64 @@ public final class ExtensionServices extends HandlerRegistry {
                     }
                 }
             };
+        }
+    }
+
+    /**
+     * Moves a call from the transport's thread to the call pool: {@code start} and then each callback run there, one
+     * at a time and in order, with the call's gRPC and tracing contexts.
+     */
+    private <Q> ServerCall.Listener<Q> onPool(ServerCall<Q, ?> call, Supplier<ServerCall.Listener<Q>> start) {
+        Executor serial = MoreExecutors.newSequentialExecutor(callPool);
+        Deferred<Q> deferred = new Deferred<>(serial);
+        deferred.later(() -> {
+            try {
+                deferred.delegate = start.get();
+            } catch (RuntimeException | Error e) { // as the server does for a handler that throws on its own thread
+                deferred.delegate = new ServerCall.Listener<>() {
+                };
+                call.close(Status.fromThrowable(e), new Metadata());
+            }
+        });
+        return deferred;
+    }
+
+    /** The callbacks of a call moved to the call pool; the first task sets the listener the later ones call. */
+    private static final class Deferred<Q> extends ServerCall.Listener<Q> {
+        private final Executor serial;
+        private ServerCall.Listener<Q> delegate; // written and read only by tasks of the sequential executor
+
+        Deferred(Executor serial) {
+            this.serial = serial;
+        }
+
+        void later(Runnable task) {
+            serial.execute(Context.current().wrap(io.opentelemetry.context.Context.current().wrap(task)));
+        }
+
+        @Override
+        public void onMessage(Q message) {
+            later(() -> delegate.onMessage(message));
+        }
+
+        @Override
+        public void onHalfClose() {
+            later(() -> delegate.onHalfClose());
+        }
+
+        @Override
+        public void onCancel() {
+            later(() -> delegate.onCancel());
+        }
+
+        @Override
+        public void onComplete() {
+            later(() -> delegate.onComplete());
+        }
+
+        @Override
+        public void onReady() {
+            later(() -> delegate.onReady());
         }
     }
 

@@ -7,7 +7,10 @@ import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -59,6 +62,14 @@ public final class LoadedExtension {
         }
     }
 
+    /**
+     * How long a call declared non-blocking may run on a transport thread: one that takes longer sends its
+     * version's later calls to the call pool (while it runs, the other calls of its connection wait).
+     */
+    public static final Duration INLINE_CALL_LIMIT = Duration.ofMillis(20);
+
+    private static final System.Logger LOG = System.getLogger(LoadedExtension.class.getName());
+
     private final ExtensionPackage pkg;
     private final Instant deployedAt;
     private final Map<String, Set<String>> methodsByCapability;
@@ -78,6 +89,8 @@ public final class LoadedExtension {
     private volatile boolean hibernated;
     /** Methods by capability whose calls may run on a transport thread; emptied once one of them runs long. */
     private volatile Map<String, Set<String>> inline;
+    /** The same for typed gRPC methods, by full name. */
+    private volatile Set<String> inlineTyped;
 
     public LoadedExtension(ExtensionPackage pkg, Live live, Instant deployedAt, int maxConcurrentCalls,
                            long loadMicros) {
@@ -98,29 +111,52 @@ public final class LoadedExtension {
                 .collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
                         ExtensionManifest.Capability::methods));
         this.serviceNames = live.services().stream().map(s -> s.getServiceDescriptor().getName()).toList();
-        this.inline = !pkg.manifest().processIsolation() && !live.isolated()
-                ? pkg.manifest().capabilities().stream().filter(c -> !c.nonBlocking().isEmpty())
-                        .collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
-                                ExtensionManifest.Capability::nonBlocking))
-                : Map.of(); // a call to a child JVM waits for it
+        boolean inProcess = !pkg.manifest().processIsolation() && !live.isolated(); // a child JVM's call waits
+        Map<String, Set<String>> invoked = new HashMap<>();
+        Set<String> typed = new HashSet<>();
+        for (ExtensionManifest.Capability c : inProcess ? pkg.manifest().capabilities()
+                : List.<ExtensionManifest.Capability>of()) {
+            for (String method : c.nonBlocking()) {
+                if (method.contains("/")) {
+                    typed.add(method);
+                } else {
+                    invoked.computeIfAbsent(c.name(), name -> new HashSet<>()).add(method);
+                }
+            }
+        }
+        this.inline = Map.copyOf(invoked);
+        this.inlineTyped = Set.copyOf(typed);
+        typed.stream().filter(method -> live.services().stream().noneMatch(service -> service.getMethod(method) != null))
+                .forEach(method -> LOG.log(System.Logger.Level.WARNING, pkg.manifest().coordinates() + " declares "
+                        + method + " non-blocking, but none of its typed services has that method"));
     }
 
-    /** True when calls of this method may run on the transport's thread: it declares them non-blocking. */
+    /** True when Invoke calls of this method may run on the transport's thread: it declares them non-blocking. */
     public boolean runsInline(String capability, String method) {
         Set<String> methods = inline.get(capability);
         return methods != null && methods.contains(method);
     }
 
+    /** True when calls of this typed gRPC method (full name) may run on the transport's thread. */
+    public boolean runsInlineTyped(String fullMethodName) {
+        return inlineTyped.contains(fullMethodName);
+    }
+
     /**
-     * Sends every later call of this version to the call pool: one declared non-blocking ran too long on a
-     * transport thread. True for the first caller only, so the reason is reported once.
+     * Sends every later call of this version to the call pool, with a warning the first time: a call declared
+     * non-blocking ran too long on a transport thread.
+     *
+     * @param why what ran too long, e.g. {@code core.echo/hold took 1500 ms}
      */
-    public synchronized boolean stopRunningInline() {
-        if (inline.isEmpty()) {
-            return false;
+    public synchronized void stopRunningInline(String why) {
+        if (inline.isEmpty() && inlineTyped.isEmpty()) {
+            return;
         }
         inline = Map.of();
-        return true;
+        inlineTyped = Set.of();
+        LOG.log(System.Logger.Level.WARNING, manifest().coordinates() + " declares non-blocking methods, but " + why
+                + " on a transport thread (the limit is " + INLINE_CALL_LIMIT.toMillis() + " ms); its calls run on the"
+                + " call pool from now on. Remove the method from nonBlocking in its manifest.");
     }
 
     public ExtensionManifest manifest() {

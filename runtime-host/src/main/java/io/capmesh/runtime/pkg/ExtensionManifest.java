@@ -50,9 +50,10 @@ public record ExtensionManifest(
     /**
      * A capability and the methods it answers.
      *
-     * @param nonBlocking the methods whose calls neither block nor run long (a few milliseconds at most): the runtime
-     *                    may run them on the transport's own thread, which saves the handoff to its call pool (about
-     *                    a third of a loopback hop); none by default
+     * @param nonBlocking the methods whose calls neither block nor run long (a few milliseconds at most), by their
+     *                    Invoke name ({@code echo}) or as typed gRPC methods ({@code capmesh.core.echo.v1.Echo/Echo}):
+     *                    the runtime may run them on the transport's own thread, which saves the handoff to its call
+     *                    pool (about a third of a loopback hop); none by default
      */
     public record Capability(String name, String version, Set<String> methods, Set<String> nonBlocking) {
         public Capability {

@@ -22,6 +22,8 @@ public final class ManifestReader {
                     + "(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
                     + "(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?");
     static final Pattern CAPABILITY = Pattern.compile("[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+");
+    private static final Pattern TYPED_METHOD =
+            Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*/[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern METHOD = Pattern.compile("[A-Za-z][A-Za-z0-9_.-]{0,63}");
     private static final Pattern CLASS_NAME =
             Pattern.compile("([\\p{L}_$][\\p{L}\\p{N}_$]*\\.)*[\\p{L}_$][\\p{L}\\p{N}_$]*");
@@ -74,9 +76,10 @@ public final class ManifestReader {
             }
             c.methods().stream().filter(method -> method == null || !METHOD.matcher(method).matches())
                     .forEach(method -> problems.add(at + " has an invalid method name '" + method + "'"));
-            c.nonBlocking().stream().filter(method -> !c.methods().contains(method))
-                    .forEach(method -> problems.add(at + " declares '" + method + "' non-blocking, but it is not one of"
-                            + " its methods"));
+            c.nonBlocking().stream().filter(method -> method == null
+                            || (method.contains("/") ? !TYPED_METHOD.matcher(method).matches() : !c.methods().contains(method)))
+                    .forEach(method -> problems.add(at + " declares '" + method + "' non-blocking, but it is neither one"
+                            + " of its methods nor a typed gRPC method (package.Service/Method)"));
         }
         if (m.capabilities().stream().map(ExtensionManifest.Capability::name).distinct().count()
                 != m.capabilities().size()) {
