@@ -9,9 +9,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /** A runtime host in this JVM, on a data directory of its own that is deleted on close. */
 final class InProcessRuntime implements AutoCloseable {
@@ -57,9 +55,9 @@ final class InProcessRuntime implements AutoCloseable {
     @Override
     public void close() {
         host.close();
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException ignored) {
+        try {
+            Directories.delete(dir);
+        } catch (UncheckedIOException ignored) {
             // a temporary directory left behind is harmless
         }
     }

@@ -85,7 +85,7 @@ final class Network implements AutoCloseable {
 
     Network(Mode mode, Path out, Services services, Report report, CallPaths paths, Targets targets) throws Exception {
         this.mode = mode;
-        this.dir = Files.createDirectories(out.resolve("mesh"));
+        this.dir = Directories.fresh(out.resolve("mesh"));
         this.services = services;
         this.report = report;
         this.paths = paths;
