@@ -236,7 +236,10 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
     }
 
-    /** A call on a transport thread overran its deadline: the capability's calls go to the call pool from now on. */
+    /**
+     * A call on a transport thread overran a deadline of at least the inline limit (it may never return): the
+     * capability's calls go to the call pool from now on.
+     */
     public void overranInline(String capability, String method) {
         LoadedExtension ext = published.byCapability().get(capability);
         if (ext != null) {
@@ -513,11 +516,12 @@ public final class ExtensionRuntime implements AutoCloseable {
         return null;
     }
 
-    /** Wakes the hibernated extension that served a typed service; false when none did. */
+    /** True when a hibernated extension served the typed service. */
     private boolean servesAsleep(String serviceName) {
         return hibernated.values().stream().anyMatch(ext -> ext.serviceNames().contains(serviceName));
     }
 
+    /** Wakes the hibernated extension that served a typed service; false when none did. */
     private boolean wakeService(String serviceName) {
         for (LoadedExtension ext : hibernated.values()) {
             if (ext.serviceNames().contains(serviceName)) {

@@ -72,7 +72,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     private boolean answer(InvokeRequest request, StreamObserver<InvokeResponse> observer, boolean inline) {
         long budget = budgetNanos();
         CallDeadline deadline = new CallDeadline(budget, deadlines, () -> {
-            if (inline) {
+            if (inline && budget >= LoadedExtension.INLINE_CALL_LIMIT.toNanos()) { // it ran past the limit
                 runtime.overranInline(request.getCapability(), request.getMethod());
             }
             observer.onError(overrun(request, budget).asRuntimeException());

@@ -9,8 +9,6 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -111,22 +109,15 @@ public final class LoadedExtension {
                 .collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
                         ExtensionManifest.Capability::methods));
         this.serviceNames = live.services().stream().map(s -> s.getServiceDescriptor().getName()).toList();
-        boolean inProcess = !pkg.manifest().processIsolation() && !live.isolated(); // a child JVM's call waits
-        Map<String, Set<String>> invoked = new HashMap<>();
-        Set<String> typed = new HashSet<>();
-        for (ExtensionManifest.Capability c : inProcess ? pkg.manifest().capabilities()
-                : List.<ExtensionManifest.Capability>of()) {
-            for (String method : c.nonBlocking()) {
-                if (method.contains("/")) {
-                    typed.add(method);
-                } else {
-                    invoked.computeIfAbsent(c.name(), name -> new HashSet<>()).add(method);
-                }
-            }
-        }
-        this.inline = Map.copyOf(invoked);
-        this.inlineTyped = Set.copyOf(typed);
-        typed.stream().filter(method -> live.services().stream().noneMatch(service -> service.getMethod(method) != null))
+        // a typed method is named package.Service/Method, an Invoke method plainly; a child JVM's calls always wait
+        boolean inProcess = !pkg.manifest().processIsolation() && !live.isolated();
+        List<ExtensionManifest.Capability> declaring = inProcess ? pkg.manifest().capabilities() : List.of();
+        this.inline = declaring.stream().collect(Collectors.toUnmodifiableMap(ExtensionManifest.Capability::name,
+                c -> c.nonBlocking().stream().filter(method -> !method.contains("/"))
+                        .collect(Collectors.toUnmodifiableSet())));
+        this.inlineTyped = declaring.stream().flatMap(c -> c.nonBlocking().stream())
+                .filter(method -> method.contains("/")).collect(Collectors.toUnmodifiableSet());
+        inlineTyped.stream().filter(method -> live.services().stream().allMatch(s -> s.getMethod(method) == null))
                 .forEach(method -> LOG.log(System.Logger.Level.WARNING, pkg.manifest().coordinates() + " declares "
                         + method + " non-blocking, but none of its typed services has that method"));
     }
@@ -149,7 +140,7 @@ public final class LoadedExtension {
      * @param why what ran too long, e.g. {@code core.echo/hold took 1500 ms}
      */
     public synchronized void stopRunningInline(String why) {
-        if (inline.isEmpty() && inlineTyped.isEmpty()) {
+        if (inline.values().stream().allMatch(Set::isEmpty) && inlineTyped.isEmpty()) {
             return;
         }
         inline = Map.of();

@@ -76,8 +76,8 @@ public final class ManifestReader {
             }
             c.methods().stream().filter(method -> method == null || !METHOD.matcher(method).matches())
                     .forEach(method -> problems.add(at + " has an invalid method name '" + method + "'"));
-            c.nonBlocking().stream().filter(method -> method == null
-                            || (method.contains("/") ? !TYPED_METHOD.matcher(method).matches() : !c.methods().contains(method)))
+            c.nonBlocking().stream().filter(method -> method == null || (method.contains("/")
+                            ? !TYPED_METHOD.matcher(method).matches() : !c.methods().contains(method)))
                     .forEach(method -> problems.add(at + " declares '" + method + "' non-blocking, but it is neither one"
                             + " of its methods nor a typed gRPC method (package.Service/Method)"));
         }
