@@ -208,7 +208,7 @@ public final class ExtensionRuntime implements AutoCloseable {
      * Runs the call on the calling thread (a transport thread) when it can run there without waiting: the method is
      * declared non-blocking, its extension is loaded and awake, and a call permit is free. Otherwise does nothing and
      * answers null: the call then goes to the call pool and {@link #invoke}. A call longer than
-     * {@link LoadedExtension#INLINE_CALL_LIMIT} sends its extension's later calls to the pool.
+     * {@link LoadedExtension#INLINE_CALL_LIMIT} sends its extension's later calls to the pool (once it is warm).
      */
     public Invoked invokeInline(String capability, String method, byte[] payload, Map<String, String> attributes) {
         LoadedExtension ext = published.byCapability().get(capability); // never wakes a hibernated one: that loads
@@ -225,11 +225,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                         ext.manifest().id(), ext.manifest().version());
             } finally {
                 ext.releasePermit();
-                long took = System.nanoTime() - start;
-                if (took > LoadedExtension.INLINE_CALL_LIMIT.toNanos()) {
-                    ext.stopRunningInline(capability + "/" + method + " took " + TimeUnit.NANOSECONDS.toMillis(took)
-                            + " ms");
-                }
+                ext.ranInline(capability + "/" + method, System.nanoTime() - start);
             }
         } finally {
             ext.unpin();

@@ -194,9 +194,8 @@ public final class ExtensionServices extends HandlerRegistry {
             if (before == ADMITTED) {
                 ext.releasePermit();
                 long since = inlineSince;
-                long took = since == 0 ? 0 : System.nanoTime() - since;
-                if (took > LoadedExtension.INLINE_CALL_LIMIT.toNanos()) {
-                    ext.stopRunningInline(inlineMethod + " took " + TimeUnit.NANOSECONDS.toMillis(took) + " ms");
+                if (since != 0) {
+                    ext.ranInline(inlineMethod, System.nanoTime() - since);
                 }
             }
             if (before != RELEASED) {

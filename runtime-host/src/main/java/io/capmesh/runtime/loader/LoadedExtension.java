@@ -66,6 +66,9 @@ public final class LoadedExtension {
      */
     public static final Duration INLINE_CALL_LIMIT = Duration.ofMillis(20);
 
+    /** Calls a version serves before the limit applies: its first ones load and compile its code, and may be slow. */
+    public static final int WARM_CALLS = 100;
+
     private static final System.Logger LOG = System.getLogger(LoadedExtension.class.getName());
 
     private final ExtensionPackage pkg;
@@ -131,6 +134,18 @@ public final class LoadedExtension {
     /** True when calls of this typed gRPC method (full name) may run on the transport's thread. */
     public boolean runsInlineTyped(String fullMethodName) {
         return inlineTyped.contains(fullMethodName);
+    }
+
+    /**
+     * A call declared non-blocking ran on a transport thread for {@code tookNanos}: past the limit, once this
+     * version has served its first {@link #WARM_CALLS} calls, its later calls go to the call pool.
+     *
+     * @param method the capability and method, or the typed method, for the warning
+     */
+    public void ranInline(String method, long tookNanos) {
+        if (tookNanos > INLINE_CALL_LIMIT.toNanos() && invocations() >= WARM_CALLS) {
+            stopRunningInline(method + " took " + TimeUnit.NANOSECONDS.toMillis(tookNanos) + " ms");
+        }
     }
 
     /**
