@@ -56,22 +56,36 @@ final class LoadGenerator {
     static WarmUp warmUntilSteady(Call call, Duration slice, Duration atMost) throws InterruptedException {
         long start = System.nanoTime();
         long end = start + atMost.toNanos();
-        double best = Double.MAX_VALUE;
-        int flat = 0;
+        Steady steady = new Steady();
         long calls = 0;
-        while (System.nanoTime() < end && flat < 2) {
+        while (System.nanoTime() < end && !steady.settled()) {
             Latency latency = closedLoop(call, 1, slice);
             calls += latency.calls() + latency.failed();
-            if (latency.calls() > 0 && latency.p50() < best * 0.95) {
+            steady.slice(latency.calls() > 0 ? latency.p50() : Double.NaN);
+        }
+        return new WarmUp(Duration.ofNanos(System.nanoTime() - start), calls, steady.settled());
+    }
+
+    /** Whether a median has stopped falling: two slices in a row no more than 5 % better than the best before. */
+    static final class Steady {
+        private double best = Double.MAX_VALUE;
+        private int flat;
+
+        /** @param median this slice's median, NaN when it measured nothing */
+        void slice(double median) {
+            if (median < best * 0.95) {
                 flat = 0;
             } else {
                 flat++;
             }
-            if (latency.calls() > 0) {
-                best = Math.min(best, latency.p50());
+            if (!Double.isNaN(median)) {
+                best = Math.min(best, median);
             }
         }
-        return new WarmUp(Duration.ofNanos(System.nanoTime() - start), calls, flat >= 2);
+
+        boolean settled() {
+            return flat >= 2;
+        }
     }
 
     /** {@code callers} threads, each with one call outstanding, for {@code duration}. */
