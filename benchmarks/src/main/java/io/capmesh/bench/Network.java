@@ -456,7 +456,8 @@ final class Network implements AutoCloseable {
 
     /**
      * The score-and-sign sample composing data.sql -> ml.onnx -> crypto.sign through the thin stub, the same
-     * work in this process ({@link Composite}) and each of the three typed calls alone, measured in turns.
+     * work in this process ({@link Composite}), each of the three typed calls alone, the three in a row without the
+     * composition and the query three times in a row, measured in turns.
      */
     String composition() throws Exception {
         requireMesh();
@@ -480,7 +481,20 @@ final class Network implements AutoCloseable {
             LoadGenerator.Call queryCall = () -> Composition.sequence(deadline, remote::query);
             LoadGenerator.Call inferCall = () -> Composition.sequence(deadline, () -> remote.infer(rows));
             LoadGenerator.Call signCall = () -> Composition.sequence(deadline, () -> remote.sign(message));
-            List<LoadGenerator.Call> calls = List.of(remoteCall, localCall, queryCall, inferCall, signCall);
+            // the same calls in a row without the composition, and one of them thrice to one runtime, so the time
+            // beyond the sum of the calls alone splits into the composition's own work and moving between processes
+            LoadGenerator.Call inARow = () -> {
+                queryCall.call();
+                inferCall.call();
+                signCall.call();
+            };
+            LoadGenerator.Call queryThrice = () -> {
+                queryCall.call();
+                queryCall.call();
+                queryCall.call();
+            };
+            List<LoadGenerator.Call> calls =
+                    List.of(remoteCall, localCall, queryCall, inferCall, signCall, inARow, queryThrice);
             // three runtimes' JITs must each compile their part before the composition is as warm as the one hop
             // it is compared with, which takes thousands of compositions: warm until its latency stops falling
             LoadGenerator.WarmUp warm = LoadGenerator.warmUntilSteady(remoteCall, mode.loadDuration(),
@@ -489,7 +503,7 @@ final class Network implements AutoCloseable {
             List<Latency> inTurns = LoadGenerator.inTurns(calls, mode.turns(), mode.loadDuration());
             Latency across = inTurns.get(0);
             Latency inOne = inTurns.get(1);
-            String how = String.format("closed loop, 1 caller, 6, 7 and 6a to 6c in turns, after %d compositions "
+            String how = String.format("closed loop, 1 caller, 6, 7 and 6a to 6e in turns, after %d compositions "
                     + "in %.0f s to warm up (%s)", warm.calls(), warm.took().toMillis() / 1e3,
                     warm.settled() ? "until the latency stopped falling" : "the cap; still falling");
             paths.add("composition", "6 score-and-sign: data -> ml -> crypto, thin stub across 3 runtimes", how,
@@ -502,6 +516,10 @@ final class Network implements AutoCloseable {
                     inTurns.get(3), "stub-hop");
             paths.add("composition-sign", "6c its crypto.sign sign alone (typed call through the stub)", how,
                     inTurns.get(4), "stub-hop");
+            paths.add("composition-in-a-row", "6d its three calls in a row, without the composition", how,
+                    inTurns.get(5), "composition");
+            paths.add("composition-query-thrice", "6e its query three times in a row (one runtime)", how,
+                    inTurns.get(6), "composition-query");
             Latency hop = paths.latency("stub-hop");
             if (hop != null) {
                 double ratio = across.p50() / hop.p50();
@@ -511,7 +529,9 @@ final class Network implements AutoCloseable {
             }
             return "across p50 " + Table.micros(across.p50()) + " us, in one process " + Table.micros(inOne.p50())
                     + " us; alone: query " + Table.micros(inTurns.get(2).p50()) + " us, infer "
-                    + Table.micros(inTurns.get(3).p50()) + " us, sign " + Table.micros(inTurns.get(4).p50()) + " us";
+                    + Table.micros(inTurns.get(3).p50()) + " us, sign " + Table.micros(inTurns.get(4).p50())
+                    + " us; in a row " + Table.micros(inTurns.get(5).p50()) + " us; query thrice "
+                    + Table.micros(inTurns.get(6).p50()) + " us";
         }
     }
 
