@@ -161,19 +161,21 @@ final class Lifecycle {
     }
 
     /**
-     * Runs small cycles, untimed, in slices until the load's median stops falling (or three load runs' time has
-     * passed): the host's reading, checking and loading code is otherwise measured while the JIT still compiles
-     * it (in a probe, the first hundred runs took 1.2 to 1.4 times as long as the hundred after the 300th).
+     * Runs small cycles, untimed, in slices until the load's median stops falling (or at the first slice boundary
+     * after three load runs' length): the host's reading, checking and loading code is otherwise measured while the
+     * JIT still compiles it (in a probe, the first hundred runs took 1.2 to 1.4 times as long as the hundred after
+     * the 300th).
      */
     private LoadGenerator.WarmUp warmUp() {
         long start = System.nanoTime();
         long end = start + mode.loadDuration().multipliedBy(3).toNanos();
         LoadGenerator.Steady steady = new LoadGenerator.Steady();
+        int slice = Math.min(WARM_UP_SLICE, mode.lifecycleRuns().get(Size.SMALL.ordinal()));
         int runs = 0;
         try (InProcessRuntime runtime = new InProcessRuntime()) {
             while (System.nanoTime() < end && !steady.settled()) {
                 Histogram load = histogram();
-                for (int i = 0; i < Math.min(WARM_UP_SLICE, mode.lifecycleRuns().get(0)); i++) {
+                for (int i = 0; i < slice; i++) {
                     load.recordValue(cycle(runtime, Size.SMALL, runs++).loadNanos());
                 }
                 steady.slice(load.getValueAtPercentile(50));

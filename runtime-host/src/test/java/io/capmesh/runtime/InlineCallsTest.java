@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.protobuf.ByteString;
+import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
 import io.capmesh.proto.v1.ListExtensionsRequest;
@@ -64,7 +65,7 @@ class InlineCallsTest {
             runtime.deploy(echoWithHoldDeclaredNonBlocking());
             ExtensionRuntime engine = runtime.host().runtime();
             assertThat(engine.mayRunInline("core.echo", "hold")).isTrue();
-            for (int i = 0; i < io.capmesh.runtime.loader.LoadedExtension.WARM_CALLS; i++) { // the limit applies after
+            for (int i = 0; i < LoadedExtension.WARM_CALLS; i++) { // the limit applies after
                 assertThat(runtime.invoke("core.echo", "echo", "warm").getPayload().toStringUtf8()).isEqualTo("warm");
             }
 
