@@ -29,6 +29,28 @@ public final class TestExtensions {
     }
 
 
+    /** The same jar with entries added (or replaced, by name). */
+    public static byte[] withEntries(byte[] jar, java.util.Map<String, byte[]> entries) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipInputStream in = new ZipInputStream(new java.io.ByteArrayInputStream(jar));
+             ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (var added : entries.entrySet()) {
+                zip.putNextEntry(new ZipEntry(added.getKey()));
+                zip.write(added.getValue());
+                zip.closeEntry();
+            }
+            for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
+                byte[] content = in.readAllBytes();
+                if (!entries.containsKey(entry.getName())) {
+                    zip.putNextEntry(new ZipEntry(entry.getName()));
+                    zip.write(content);
+                    zip.closeEntry();
+                }
+            }
+        }
+        return out.toByteArray();
+    }
+
     /** The same jar with its manifest rewritten. */
     public static byte[] rewriteManifest(byte[] jar, java.util.function.UnaryOperator<String> rewrite)
             throws IOException {

@@ -1,12 +1,19 @@
 package io.capmesh.runtime.loader;
 
+import io.capmesh.runtime.pkg.CheckedClasses;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;
+import java.security.CodeSigner;
+import java.security.CodeSource;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
+import java.util.Map;
+import java.util.jar.Manifest;
 
 /**
  * The classloader of one extension version.
@@ -16,6 +23,9 @@ import java.util.List;
  * is the same type on both sides. Everything else is looked up in the extension's own jar first, then in the
  * JDK's platform loader; the host's class path is never visible, so an extension cannot depend on it by accident
  * and its private libraries never clash with the host's.
+ *
+ * <p>While the extension loads, its classes are defined from the class files the package's checks read
+ * ({@link CheckedClasses}); once those are released, from the jar.
  */
 public final class ExtensionClassLoader extends URLClassLoader {
 
@@ -26,18 +36,24 @@ public final class ExtensionClassLoader extends URLClassLoader {
     private final String extension;
     private final ClassLoader hostLoader;
     private final List<String> sharedPackages;
+    private final CheckedClasses checked;
+    private final CodeSource codeSource;
 
     /**
      * @param extension      {@code id@version}, for names and messages
      * @param jar            the extension package
      * @param hostLoader     where shared packages are resolved
      * @param sharedPackages package prefixes that end with a dot, e.g. {@code "io.grpc."}
+     * @param checked        the jar's class files as its checks read them, used until released
      */
-    public ExtensionClassLoader(String extension, Path jar, ClassLoader hostLoader, List<String> sharedPackages) {
+    public ExtensionClassLoader(String extension, Path jar, ClassLoader hostLoader, List<String> sharedPackages,
+                                CheckedClasses checked) {
         super("extension:" + extension, new URL[] {toUrl(jar)}, ClassLoader.getPlatformClassLoader());
         this.extension = extension;
         this.hostLoader = hostLoader;
         this.sharedPackages = List.copyOf(sharedPackages);
+        this.checked = checked;
+        this.codeSource = new CodeSource(getURLs()[0], (CodeSigner[]) null); // the jar's, as it has no signers
     }
 
     /** {@code id@version} of the extension this loader belongs to. */
@@ -53,17 +69,59 @@ public final class ExtensionClassLoader extends URLClassLoader {
         synchronized (getClassLoadingLock(name)) {
             Class<?> loaded = findLoadedClass(name);
             if (loaded == null) {
-                try {
-                    loaded = findClass(name);
-                } catch (ClassNotFoundException notInJar) {
-                    loaded = getParent().loadClass(name);
-                }
+                loaded = findOwn(name);
+            }
+            if (loaded == null) {
+                loaded = getParent().loadClass(name);
             }
             if (resolve) {
                 resolveClass(loaded);
             }
             return loaded;
         }
+    }
+
+    /** The class from the extension's jar, or null when the jar has no such class. */
+    private Class<?> findOwn(String name) {
+        Map<String, byte[]> files = checked.files();
+        if (files == null) {
+            try {
+                return findClass(name);
+            } catch (ClassNotFoundException notInJar) {
+                return null;
+            }
+        }
+        byte[] file = files.get(name.replace('.', '/') + ".class");
+        if (file == null) {
+            return null;
+        }
+        int dot = name.lastIndexOf('.');
+        if (dot > 0 && getDefinedPackage(name.substring(0, dot)) == null) {
+            definePackageOf(name.substring(0, dot));
+        }
+        return defineClass(name, file, 0, file.length, codeSource);
+    }
+
+    /** As URLClassLoader defines the package of a class it reads from the jar. */
+    private void definePackageOf(String packageName) {
+        Manifest manifest = checked.jarManifest();
+        try {
+            if (manifest != null) {
+                definePackage(packageName, manifest, codeSource.getLocation());
+            } else {
+                definePackage(packageName, null, null, null, null, null, null, null);
+            }
+        } catch (IllegalArgumentException definedMeanwhile) {
+            // another class of the package was defined in parallel, with the same attributes
+        }
+    }
+
+    /** A class file the checks read is served from memory while it is held, as the jar would serve it. */
+    @Override
+    public InputStream getResourceAsStream(String name) {
+        Map<String, byte[]> files = checked.files();
+        byte[] file = files == null || isShared(resourcePackage(name)) ? null : files.get(name);
+        return file != null ? new ByteArrayInputStream(file) : super.getResourceAsStream(name);
     }
 
     @Override

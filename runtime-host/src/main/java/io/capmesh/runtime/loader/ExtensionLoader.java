@@ -77,14 +77,15 @@ public final class ExtensionLoader {
         long started = System.nanoTime();
         ExtensionManifest manifest = pkg.manifest();
         if (manifest.processIsolation()) {
+            pkg.classes().release(); // the child JVM reads the jar
             if (isolation == null) {
                 throw Problem.precondition(manifest.coordinates() + " asks for process isolation, which this "
                         + "loader does not offer; deploy it with \"isolation\": \"in-process\"").toException();
             }
             return isolation.load(pkg).queueing(maxQueuedCalls);
         }
-        ExtensionClassLoader loader =
-                new ExtensionClassLoader(manifest.coordinates(), pkg.jar(), hostLoader, sharedPackages);
+        ExtensionClassLoader loader = new ExtensionClassLoader(manifest.coordinates(), pkg.jar(), hostLoader,
+                sharedPackages, pkg.classes());
         Extension instance = null;
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
@@ -108,6 +109,7 @@ public final class ExtensionLoader {
             throw Problem.precondition(manifest.coordinates() + " (" + pkg.source()
                     + ") failed to load: " + String.join(" <- ", errorChain(e))).toException();
         } finally {
+            pkg.classes().release(); // later classes come from the jar
             thread.setContextClassLoader(previous);
         }
     }

@@ -28,8 +28,8 @@ import java.util.zip.ZipFile;
  * The first owner of an incoming package: copies it to the runtime's disk within the size limit, hashes it,
  * checks that it is a whole jar that expands within the limit, verifies its signature as the policy demands,
  * reads its manifest, and refuses extension code that would end the runtime's process (unless it asks to run in a
- * process of its own). Sizes are counted from the
- * bytes actually read and inflated, never from headers. Nothing here loads a class.
+ * process of its own). Sizes are counted from the bytes actually read and inflated, never from headers. Nothing
+ * here loads a class; the class files it inflated are lent to the package's first load ({@link CheckedClasses}).
  */
 public final class PackageReader {
 
@@ -47,6 +47,8 @@ public final class PackageReader {
     public record Limits(long maxPackageBytes, long maxExpandedBytes, int maxEntries) {
         public static final Limits DEFAULT = new Limits(64L << 20, 256L << 20, 20_000);
     }
+
+    private static final String JAR_MANIFEST = "META-INF/MANIFEST.MF";
 
     private static final byte[] NO_BYTES_SHA256 = PackageContents.newDigest().digest();
 
@@ -109,7 +111,9 @@ public final class PackageReader {
 
     private ExtensionPackage read(InputStream in, String name, String expectedSha256, boolean fromService)
             throws IOException {
-        Files.createDirectories(jarDirectory);
+        if (!Files.isDirectory(jarDirectory)) { // one stat: creating an existing directory costs an exception
+            Files.createDirectories(jarDirectory);
+        }
         Path staged = Files.createTempFile(jarDirectory, "incoming-", ".jar");
         try {
             MessageDigest sha = sha256();
@@ -122,19 +126,22 @@ public final class PackageReader {
                 throw Problem.invalid(name + ": sha256 is " + digest + " but the request said " + expectedSha256
                         + "; the upload was altered or incomplete").toException();
             }
-            ExtensionManifest manifest = inspect(staged, size, name, fromService || shipped.contains(digest));
+            Inspected inspected = inspect(staged, size, name, fromService || shipped.contains(digest));
             if (fromService) {
                 shipped.add(digest);
             }
             Path jar = jarDirectory.resolve(digest + ".jar");
             Files.move(staged, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return new ExtensionPackage(manifest, name, jar, digest, size);
+            return new ExtensionPackage(inspected.manifest(), name, jar, digest, size, inspected.classes());
         } finally {
             Files.deleteIfExists(staged);
         }
     }
 
-    private ExtensionManifest inspect(Path jar, long size, String name, boolean trusted) throws IOException {
+    private record Inspected(ExtensionManifest manifest, CheckedClasses classes) {
+    }
+
+    private Inspected inspect(Path jar, long size, String name, boolean trusted) throws IOException {
         if (size == 0) {
             throw Problem.invalid(name + " is empty; send the bytes of an extension jar").toException();
         }
@@ -145,6 +152,8 @@ public final class PackageReader {
             }
         }
         byte[] manifestBytes = null;
+        byte[] jarManifest = null;
+        boolean servedUnchanged = true; // see CheckedClasses
         java.util.Map<String, byte[]> classes = new java.util.HashMap<>();
         PackageContents contents = null;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
@@ -168,10 +177,13 @@ public final class PackageReader {
                 }
                 boolean signature = contents != null && entry.getName().equals(PackageSignature.PATH);
                 MessageDigest entryDigest = contents != null && !signature ? PackageContents.newDigest() : null;
+                servedUnchanged &= !isVersionedOrJarSignature(entry.getName());
                 boolean keep = entry.getName().equals(ExtensionManifest.PATH) || entry.getName().endsWith(".class")
-                        || signature;
-                // class bytes are kept only until the manifest says which of them are the extension's own
-                java.io.ByteArrayOutputStream kept = keep ? new java.io.ByteArrayOutputStream() : null;
+                        || entry.getName().equalsIgnoreCase(JAR_MANIFEST) || signature;
+                // the size in the header only sizes the buffer; the limits count what is actually inflated
+                java.io.ByteArrayOutputStream kept = keep
+                        ? new java.io.ByteArrayOutputStream((int) Math.min(Math.max(entry.getSize(), 64), 1 << 20))
+                        : null;
                 try (InputStream in = zip.getInputStream(entry)) {
                     for (int n; (n = in.read(buffer)) > 0; ) {
                         expanded += n;
@@ -195,6 +207,8 @@ public final class PackageReader {
                 }
                 if (entry.getName().equals(ExtensionManifest.PATH)) {
                     manifestBytes = kept.toByteArray();
+                } else if (entry.getName().equalsIgnoreCase(JAR_MANIFEST)) {
+                    jarManifest = kept.toByteArray();
                 } else if (kept != null) {
                     classes.put(entry.getName(), kept.toByteArray());
                 }
@@ -223,7 +237,23 @@ public final class PackageReader {
                     + String.join(", ", forbidden) + ". Extensions loaded in-process must not exit the JVM; "
                     + "throw a CapabilityException instead, or ask for \"isolation\": \"process\"").toException();
         }
-        return manifest;
+        return new Inspected(manifest, servedUnchanged ? lend(classes, jarManifest) : CheckedClasses.NONE);
+    }
+
+    /** Entries that make a jar serve a class other than its plain entry, or with signers attached. */
+    private static boolean isVersionedOrJarSignature(String entry) {
+        String name = entry.toUpperCase(java.util.Locale.ROOT); // as JarFile matches them
+        return name.startsWith("META-INF/VERSIONS/") || name.startsWith("META-INF/")
+                && (name.endsWith(".SF") || name.endsWith(".RSA") || name.endsWith(".DSA") || name.endsWith(".EC"));
+    }
+
+    private static CheckedClasses lend(java.util.Map<String, byte[]> classes, byte[] jarManifest) {
+        try {
+            return new CheckedClasses(java.util.Collections.unmodifiableMap(classes), jarManifest == null ? null
+                    : new java.util.jar.Manifest(new java.io.ByteArrayInputStream(jarManifest)));
+        } catch (IOException unreadable) {
+            return CheckedClasses.NONE; // the jar's loader meets the same manifest, and answers for it
+        }
     }
 
     /** Before anything of the package is believed, the manifest included. */
