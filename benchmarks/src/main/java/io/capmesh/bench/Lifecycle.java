@@ -62,14 +62,17 @@ final class Lifecycle {
         Table table = new Table("Extension lifecycle by jar size",
                 "Each run: deploy a new version (read, check, persist, load, warm up, publish) and make its first "
                         + "call; swap in another version (the figure is build + switch; the old version's drain and "
-                        + "collection follow); unload until the classloader is collected. Full GCs counts "
-                        + "stop-the-world collections during the unloads (concurrent cycles are not counted). "
+                        + "collection follow); unload until the classloader is collected. The load splits into the "
+                        + "package's read and checks, the loader's own time, the rest of the deploy (waiting for the "
+                        + "store's write, which runs beside the loader, and publishing) and the first call. Full GCs "
+                        + "counts stop-the-world collections during the unloads (concurrent cycles are not counted). "
                         + String.format("Measured after %d untimed runs of the small extension in %.0f s (%s), as every "
                         + "other path here is measured warm.", warm.calls(), warm.took().toMillis() / 1e3,
                         warm.settled() ? "until the load's median stopped falling" : "the cap; still falling"),
                 "size", "jar KB", "runs", "load + first call p50 ms", "p99 ms", "of it: read + check p50 ms",
-                "classloader + classes + start p50 ms", "swap p50 ms", "p99 ms",
-                "unload until collected p50 ms", "p99 ms", "leaked", "full GCs", "load ratio to small");
+                "classloader + classes + start p50 ms", "waiting for the store + publish p50 ms", "first call p50 ms",
+                "swap p50 ms", "p99 ms", "unload until collected p50 ms", "p99 ms", "leaked", "full GCs",
+                "load ratio to small");
         double smallLoadP50 = Double.NaN;
         StringBuilder summary = new StringBuilder();
         for (Size size : Size.values()) {
@@ -77,6 +80,8 @@ final class Lifecycle {
             Histogram load = histogram();
             Histogram read = histogram();
             Histogram start = histogram();
+            Histogram store = histogram();
+            Histogram call = histogram();
             Histogram swap = histogram();
             Histogram unload = histogram();
             long leaked = 0;
@@ -89,50 +94,47 @@ final class Lifecycle {
                     load.recordValue(cycle.loadNanos());
                     read.recordValue(cycle.readNanos());
                     start.recordValue(cycle.startNanos());
+                    store.recordValue(cycle.storeNanos());
+                    call.recordValue(cycle.callNanos());
                     swap.recordValue(cycle.swapNanos());
                     unload.recordValue(cycle.unloadNanos());
                     leaked += cycle.leaked();
                 }
             }
             long fullGcs = fullGcs() - fullGcsBefore;
-            double loadP50 = load.getValueAtPercentile(50) / 1e6;
+            double loadP50 = ms(load, 50);
             if (size == Size.SMALL) {
                 smallLoadP50 = loadP50;
-                double loadP99 = load.getValueAtPercentile(99) / 1e6;
                 targets.measured(Targets.Goal.LOAD, String.format("%.2f ms p50, %.2f ms p99 (read + check %.2f ms, "
-                                + "classloader + classes + start %.2f ms p50)", loadP50, loadP99,
-                                read.getValueAtPercentile(50) / 1e6, start.getValueAtPercentile(50) / 1e6),
-                        loadP50 <= 3 && loadP99 <= 10);
-                double swapP50 = swap.getValueAtPercentile(50) / 1e6;
-                double swapP99 = swap.getValueAtPercentile(99) / 1e6;
-                targets.measured(Targets.Goal.SWAP, String.format("%.2f ms p50, %.2f ms p99", swapP50, swapP99),
-                        swapP50 <= 10 && swapP99 <= 50);
-                double unloadP50 = unload.getValueAtPercentile(50) / 1e6;
-                double unloadP99 = unload.getValueAtPercentile(99) / 1e6;
+                                + "classloader + classes + start %.2f ms, waiting for the store + publish %.2f ms, "
+                                + "first call %.2f ms p50)", loadP50, ms(load, 99), ms(read, 50), ms(start, 50),
+                                ms(store, 50), ms(call, 50)),
+                        loadP50 <= 3 && ms(load, 99) <= 10);
+                targets.measured(Targets.Goal.SWAP, String.format("%.2f ms p50, %.2f ms p99", ms(swap, 50),
+                        ms(swap, 99)), ms(swap, 50) <= 10 && ms(swap, 99) <= 50);
                 targets.measured(Targets.Goal.UNLOAD, String.format("%.0f ms p50, %.0f ms p99, %d full GC(s), "
-                                + "%d leaked", unloadP50, unloadP99, fullGcs, leaked),
-                        unloadP50 <= 100 && unloadP99 <= 500 && fullGcs == 0 && leaked == 0);
+                                + "%d leaked", ms(unload, 50), ms(unload, 99), fullGcs, leaked),
+                        ms(unload, 50) <= 100 && ms(unload, 99) <= 500 && fullGcs == 0 && leaked == 0);
             }
-            table.row(size.label, jarBytes / 1024, runs, Table.millis(loadP50),
-                    Table.millis(load.getValueAtPercentile(99) / 1e6), Table.millis(read.getValueAtPercentile(50) / 1e6),
-                    Table.millis(start.getValueAtPercentile(50) / 1e6),
-                    Table.millis(swap.getValueAtPercentile(50) / 1e6), Table.millis(swap.getValueAtPercentile(99) / 1e6),
-                    Table.millis(unload.getValueAtPercentile(50) / 1e6),
-                    Table.millis(unload.getValueAtPercentile(99) / 1e6), leaked, fullGcs,
+            table.row(size.label, jarBytes / 1024, runs, Table.millis(loadP50), Table.millis(ms(load, 99)),
+                    Table.millis(ms(read, 50)), Table.millis(ms(start, 50)), Table.millis(ms(store, 50)),
+                    Table.millis(ms(call, 50)), Table.millis(ms(swap, 50)), Table.millis(ms(swap, 99)),
+                    Table.millis(ms(unload, 50)), Table.millis(ms(unload, 99)), leaked, fullGcs,
                     Table.ratio(loadP50, smallLoadP50));
             summary.append(String.format("%s load %.1f ms, swap %.1f ms, unload %.0f ms; ", size.label, loadP50,
-                    swap.getValueAtPercentile(50) / 1e6, unload.getValueAtPercentile(50) / 1e6));
+                    ms(swap, 50), ms(unload, 50)));
         }
         report.add(table);
         return summary.toString();
     }
 
     /**
-     * One run's figures: load + first call, and of it the package's read and checks and the loader's own time
-     * (classloader, classes, start); {@code leaked} counts the versions (of two) reported leaked, not collected.
+     * One run's figures: load + first call, and of it the package's read and checks, the loader's own time
+     * (classloader, classes, start), the rest of the deploy (waiting for the store's write, which runs beside the
+     * loader, and publishing) and the first call; {@code leaked} counts the versions (of two) reported leaked.
      */
-    private record Cycle(long jarBytes, long loadNanos, long readNanos, long startNanos, long swapNanos,
-                         long unloadNanos, int leaked) {
+    private record Cycle(long jarBytes, long loadNanos, long readNanos, long startNanos, long storeNanos,
+                         long callNanos, long swapNanos, long unloadNanos, int leaked) {
     }
 
     /** Deploys version {@code 1.run.0} of the size's echo extension and calls it, swaps in 1.run.1, unloads it. */
@@ -147,6 +149,7 @@ final class Lifecycle {
         ExtensionPackage read = runtime.read(first);
         long readNanos = System.nanoTime() - start;
         long startNanos = engine.deploy(read).loadMicros() * 1_000;
+        long deployed = System.nanoTime();
         engine.invoke(capability, "echo", new byte[100], NO_ATTRIBUTES);
         long load = System.nanoTime() - start;
 
@@ -156,8 +159,8 @@ final class Lifecycle {
                 + (unloaded.state() == Reclamation.State.LEAKED ? 1 : 0);
         long jarBytes = size(first);
         delete(first, second);
-        return new Cycle(jarBytes, load, readNanos, startNanos, swapped.swapMicros() * 1_000,
-                unloaded.millis() * 1_000_000, leaked);
+        return new Cycle(jarBytes, load, readNanos, startNanos, deployed - start - readNanos - startNanos,
+                start + load - deployed, swapped.swapMicros() * 1_000, unloaded.millis() * 1_000_000, leaked);
     }
 
     /**
@@ -402,6 +405,11 @@ final class Lifecycle {
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------
+
+    /** A percentile of a histogram of nanoseconds, in milliseconds. */
+    private static double ms(Histogram nanos, double percentile) {
+        return nanos.getValueAtPercentile(percentile) / 1e6;
+    }
 
     static Histogram histogram() {
         return new Histogram(Duration.ofMinutes(5).toNanos(), 3);
