@@ -42,6 +42,7 @@ public final class CheckedClasses {
         return jarManifest;
     }
 
+    /** Ends the lend: from now on the package's classes come from its jar, and these bytes can be collected. */
     public void release() {
         files = null;
     }
