@@ -110,7 +110,11 @@ public final class SqliteExtensionStore implements ExtensionStore {
         return all;
     }
 
-    /** Called holding this store's lock. @param bytes about how much the write adds to the log */
+    /**
+     * Runs one write; called holding this store's lock.
+     *
+     * @param bytes about how much the write adds to the log
+     */
     private void update(long bytes, String sql, Object... args) {
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
