@@ -1,10 +1,14 @@
 package io.capmesh.runtime;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
@@ -28,46 +32,39 @@ public final class TestExtensions {
         return Files.readAllBytes(jar(artifact));
     }
 
-
     /** The same jar with entries added (or replaced, by name). */
-    public static byte[] withEntries(byte[] jar, java.util.Map<String, byte[]> entries) throws IOException {
+    public static byte[] withEntries(byte[] jar, Map<String, byte[]> entries) throws IOException {
+        return copy(jar, entries, (name, content) -> entries.containsKey(name) ? null : content);
+    }
+
+    /** The same jar with its manifest rewritten. */
+    public static byte[] rewriteManifest(byte[] jar, UnaryOperator<String> rewrite) throws IOException {
+        return copy(jar, Map.of(), (name, content) -> !name.equals("META-INF/capmesh/extension.json") ? content
+                : rewrite.apply(new String(content, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Copies a jar: first the added entries, then each of its own as {@code change} returns it (null drops it). */
+    private static byte[] copy(byte[] jar, Map<String, byte[]> added, BiFunction<String, byte[], byte[]> change)
+            throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipInputStream in = new ZipInputStream(new java.io.ByteArrayInputStream(jar));
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(jar));
              ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (var added : entries.entrySet()) {
-                zip.putNextEntry(new ZipEntry(added.getKey()));
-                zip.write(added.getValue());
-                zip.closeEntry();
+            for (var entry : added.entrySet()) {
+                put(zip, entry.getKey(), entry.getValue());
             }
             for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
-                byte[] content = in.readAllBytes();
-                if (!entries.containsKey(entry.getName())) {
-                    zip.putNextEntry(new ZipEntry(entry.getName()));
-                    zip.write(content);
-                    zip.closeEntry();
+                byte[] content = change.apply(entry.getName(), in.readAllBytes());
+                if (content != null) {
+                    put(zip, entry.getName(), content);
                 }
             }
         }
         return out.toByteArray();
     }
 
-    /** The same jar with its manifest rewritten. */
-    public static byte[] rewriteManifest(byte[] jar, java.util.function.UnaryOperator<String> rewrite)
-            throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (ZipInputStream in = new ZipInputStream(new java.io.ByteArrayInputStream(jar));
-             ZipOutputStream zip = new ZipOutputStream(out)) {
-            for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
-                byte[] content = in.readAllBytes();
-                if (entry.getName().equals("META-INF/capmesh/extension.json")) {
-                    content = rewrite.apply(new String(content, StandardCharsets.UTF_8))
-                            .getBytes(StandardCharsets.UTF_8);
-                }
-                zip.putNextEntry(new ZipEntry(entry.getName()));
-                zip.write(content);
-                zip.closeEntry();
-            }
-        }
-        return out.toByteArray();
+    private static void put(ZipOutputStream zip, String name, byte[] content) throws IOException {
+        zip.putNextEntry(new ZipEntry(name));
+        zip.write(content);
+        zip.closeEntry();
     }
 }

@@ -6,6 +6,7 @@ import io.capmesh.signing.PackageSignature;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
 import io.capmesh.signing.TrustedKeys;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,10 +17,15 @@ import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.jar.Manifest;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
 import java.util.zip.ZipFile;
@@ -154,7 +160,7 @@ public final class PackageReader {
         byte[] manifestBytes = null;
         byte[] jarManifest = null;
         boolean servedUnchanged = true; // see CheckedClasses
-        java.util.Map<String, byte[]> classes = new java.util.HashMap<>();
+        Map<String, byte[]> classes = new HashMap<>();
         PackageContents contents = null;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             if (zip.size() > limits.maxEntries()) {
@@ -242,15 +248,15 @@ public final class PackageReader {
 
     /** Entries that make a jar serve a class other than its plain entry, or with signers attached. */
     private static boolean isVersionedOrJarSignature(String entry) {
-        String name = entry.toUpperCase(java.util.Locale.ROOT); // as JarFile matches them
+        String name = entry.toUpperCase(Locale.ROOT); // as JarFile matches them
         return name.startsWith("META-INF/VERSIONS/") || name.startsWith("META-INF/")
                 && (name.endsWith(".SF") || name.endsWith(".RSA") || name.endsWith(".DSA") || name.endsWith(".EC"));
     }
 
-    private static CheckedClasses lend(java.util.Map<String, byte[]> classes, byte[] jarManifest) {
+    private static CheckedClasses lend(Map<String, byte[]> classes, byte[] jarManifest) {
         try {
-            return new CheckedClasses(java.util.Collections.unmodifiableMap(classes), jarManifest == null ? null
-                    : new java.util.jar.Manifest(new java.io.ByteArrayInputStream(jarManifest)));
+            return new CheckedClasses(Collections.unmodifiableMap(classes), jarManifest == null ? null
+                    : new Manifest(new ByteArrayInputStream(jarManifest)));
         } catch (IOException unreadable) {
             return CheckedClasses.NONE; // the jar's loader meets the same manifest, and answers for it
         }
