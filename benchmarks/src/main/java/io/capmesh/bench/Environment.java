@@ -11,13 +11,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** What the figures were measured on and with: they mean little without it. */
-record Environment(String cpu, int cores, long memoryBytes, String os, String jdk, String jvmFlags, String commit,
-                   String command, Instant when) {
+record Environment(String cpu, int cores, long memoryBytes, String os, Handoff handoff, String jdk, String jvmFlags,
+                   String commit, String command, Instant when) {
 
     static Environment describe(String command, Path repository) {
         return new Environment(cpuModel(), Runtime.getRuntime().availableProcessors(), totalMemory(),
                 System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
-                        + System.getProperty("os.arch"),
+                        + System.getProperty("os.arch"), Handoff.measure(),
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
                 String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                         .filter(arg -> arg.startsWith("-XX") || arg.startsWith("-Xm")).toList()),

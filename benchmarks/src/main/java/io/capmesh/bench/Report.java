@@ -71,6 +71,7 @@ final class Report {
         md.append("| machine | ").append(environment.cpu()).append(", ").append(environment.cores())
                 .append(" cores, ").append(environment.memoryBytes() >> 30).append(" GB, ")
                 .append(environment.os()).append(" |\n");
+        md.append("| thread handoff | ").append(environment.handoff().describe()).append(" |\n");
         md.append("| JDK | ").append(environment.jdk()).append(" `").append(environment.jvmFlags()).append("` |\n");
         md.append("| budget | ").append(mode.describe()).append(" |\n\n");
         md.append("Latencies in microseconds unless a column says otherwise; every ratio is to a baseline measured in "

@@ -34,7 +34,8 @@ class SmokeTest {
         assertThat(shown).contains("[ 1/").contains("done in");
 
         String report = Files.readString(out.resolve(Report.MARKDOWN));
-        assertThat(report).contains("| command |", "| commit |", "| machine |", "| JDK |", "## Call paths",
+        assertThat(report).contains("| command |", "| commit |", "| machine |", "| thread handoff |", "| JDK |",
+                "## Call paths",
                 "## Targets of DESIGN.md", "![latency distribution per call path](" + Report.CHART + ")");
         assertTablesAreWellFormed(report);
 
