@@ -1,6 +1,7 @@
 package io.capmesh.bench;
 
 import java.util.Arrays;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -18,6 +19,7 @@ import java.util.concurrent.Future;
 record Handoff(double p50Micros, double p90Micros, double lateShare) {
 
     private static final int TASKS = 120;
+    /** The first ones run while the JIT compiles the loop. */
     private static final int UNCOUNTED = 20;
     /** About as long as a small extension's load, which the store's write runs beside. */
     private static final long BUSY_NANOS = 2_000_000;
@@ -46,7 +48,7 @@ record Handoff(double p50Micros, double p90Micros, double lateShare) {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Handoff(Double.NaN, Double.NaN, Double.NaN);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());
         } finally {
             other.shutdownNow();
