@@ -52,6 +52,7 @@ class BadInputTest {
     void notAJar() {
         rejectsDeploy("hello, I am not a jar".getBytes(StandardCharsets.UTF_8), Status.Code.INVALID_ARGUMENT,
                 "not a jar");
+        rejectsDeploy("PK".getBytes(StandardCharsets.UTF_8), Status.Code.INVALID_ARGUMENT, "not a jar");
     }
 
     @Test

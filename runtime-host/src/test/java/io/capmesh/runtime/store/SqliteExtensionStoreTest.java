@@ -18,7 +18,7 @@ class SqliteExtensionStoreTest {
     Path dir;
 
     @Test
-    void aLargePackageIsCopiedFromTheLogIntoTheDatabaseAfterItsWriteReturns() throws Exception {
+    void aLargePackageReachesTheDatabaseFileWhileTheStoreStaysOpen() throws Exception {
         Path file = dir.resolve("extensions.db");
         byte[] jar = new byte[6 << 20];
         new Random(7).nextBytes(jar);
