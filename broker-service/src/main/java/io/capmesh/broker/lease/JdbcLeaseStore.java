@@ -35,6 +35,9 @@ public final class JdbcLeaseStore implements LeaseStore {
 
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String SQLITE = "jdbc:sqlite:";
+    private static final Duration SQLITE_BUSY_TIMEOUT = Duration.ofSeconds(5);
+    /** SQLite's result code for a lock held by another connection. */
+    private static final int SQLITE_BUSY = 5;
     private static final String POSTGRESQL = "jdbc:postgresql:";
     /** Serialises schema creation between brokers starting at once against one PostgreSQL. */
     private static final long SCHEMA_LOCK = 0x636170_6d657368L;
@@ -264,15 +267,45 @@ public final class JdbcLeaseStore implements LeaseStore {
                 Files.createDirectories(parent);
             }
         }
-        // Applied as the connection opens, so the busy timeout already covers the switch to WAL; immediate
-        // transactions take the write lock up front, so two brokers never deadlock upgrading a read lock.
-        java.util.Properties pragmas = new java.util.Properties();
-        pragmas.setProperty("busy_timeout", "5000");
-        pragmas.setProperty("journal_mode", "WAL");
+        // Immediate transactions take the write lock up front, so two brokers never deadlock upgrading a read lock.
+        Properties pragmas = new Properties();
+        pragmas.setProperty("busy_timeout", Long.toString(SQLITE_BUSY_TIMEOUT.toMillis()));
         pragmas.setProperty("synchronous", "FULL");
         pragmas.setProperty("foreign_keys", "true");
         pragmas.setProperty("transaction_mode", "IMMEDIATE");
-        return DriverManager.getConnection(url, pragmas);
+        Connection connection = DriverManager.getConnection(url, pragmas);
+        try {
+            useWriteAheadLog(connection);
+        } catch (SQLException e) {
+            connection.close();
+            throw e;
+        }
+        return connection;
+    }
+
+    /**
+     * Switches the file to write-ahead logging; the mode is kept in the file, so only its first opener changes it.
+     * SQLite answers a switch that meets another connection's lock with SQLITE_BUSY at once, without waiting for
+     * the busy timeout, so brokers that open a new file together would fail; they try again until the timeout.
+     */
+    private static void useWriteAheadLog(Connection connection) throws SQLException {
+        long deadline = System.nanoTime() + SQLITE_BUSY_TIMEOUT.toNanos();
+        while (true) {
+            try (Statement s = connection.createStatement()) {
+                s.execute("PRAGMA journal_mode=WAL");
+                return;
+            } catch (SQLException e) {
+                if (e.getErrorCode() != SQLITE_BUSY || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new SQLException("interrupted while switching the lease store to write-ahead logging", e);
+            }
+        }
     }
 
     private static List<Lease> query(Connection c, String sql, Object... args) throws SQLException {
