@@ -12,7 +12,9 @@ import io.capmesh.broker.registry.HealthProber;
 import io.capmesh.broker.registry.RuntimeChannels;
 import io.capmesh.telemetry.Tracing;
 import io.capmesh.broker.registry.RuntimeRegistry;
+import io.capmesh.broker.registry.RuntimeStore;
 import io.capmesh.broker.registry.WatchHub;
+import io.capmesh.broker.store.Database;
 import io.capmesh.tls.spring.OutgoingTls;
 import java.time.Clock;
 import java.util.concurrent.Executors;
@@ -32,15 +34,26 @@ class BrokerConfiguration {
         return Clock.systemUTC();
     }
 
-    @Bean
-    RuntimeRegistry runtimeRegistry(BrokerProperties properties, Clock clock) {
-        return new RuntimeRegistry(clock, properties.unhealthyAfter(), properties.dropAfter());
+    /** Where leases and the registry live; shared by every broker replica when it is PostgreSQL. */
+    @Bean(destroyMethod = "close")
+    Database brokerStore(BrokerProperties properties) {
+        BrokerProperties.Store store = properties.store();
+        return Database.open(store.url(), store.username(), store.password());
     }
 
-    @Bean(destroyMethod = "close")
-    JdbcLeaseStore leaseStore(BrokerProperties properties, Clock clock) {
-        BrokerProperties.Store store = properties.store();
-        return new JdbcLeaseStore(store.url(), store.username(), store.password(), clock);
+    /**
+     * The mesh's registry, shared through the store. A replica that cannot read it for longer than a runtime may
+     * stay silent refuses to answer from its copy.
+     */
+    @Bean
+    RuntimeRegistry runtimeRegistry(BrokerProperties properties, Database store, Clock clock) {
+        return new RuntimeRegistry(new RuntimeStore(store, clock.instant()), clock, properties.unhealthyAfter(),
+                properties.dropAfter(), properties.unhealthyAfter(), replicaName());
+    }
+
+    @Bean
+    JdbcLeaseStore leaseStore(Database store, Clock clock) {
+        return new JdbcLeaseStore(store, clock);
     }
 
     @Bean(destroyMethod = "close")
@@ -69,7 +82,8 @@ class BrokerConfiguration {
     BrokerGrpcService brokerGrpcService(BrokerProperties properties, RuntimeRegistry registry, LeaseStore leases,
                                         GrpcRuntimeLoader loader, WatchHub watches, Clock clock) {
         Negotiator negotiator = new Negotiator(registry, leases, loader, new Negotiator.Limits(
-                properties.maxAcquireTimeout(), properties.maxCapabilities(), properties.leaseTtl()));
+                properties.maxAcquireTimeout(), properties.maxCapabilities(), properties.leaseTtl()),
+                properties.loadBound());
         return new BrokerGrpcService(registry, negotiator, leases, watches, properties.heartbeatInterval(),
                 properties.leaseTtl(), properties.leaseIssuer(clock), clock);
     }
@@ -90,8 +104,9 @@ class BrokerConfiguration {
     }
 
     /**
-     * Marks silent runtimes unhealthy (checked twice per heartbeat interval), probes the runtimes' health once
-     * per interval, and deletes expired leases.
+     * Reads the other replicas' changes to the registry every poll interval, marks silent runtimes unhealthy
+     * (checked twice per heartbeat interval), probes the health of the runtimes this replica hears once per
+     * interval, and deletes expired leases.
      */
     @Bean(destroyMethod = "shutdownNow")
     ScheduledExecutorService brokerSweepers(BrokerProperties properties, RuntimeRegistry registry,
@@ -101,6 +116,8 @@ class BrokerConfiguration {
             thread.setDaemon(true);
             return thread;
         });
+        long pollEvery = properties.registryPollInterval().toMillis();
+        sweepers.scheduleWithFixedDelay(guarded(registry::refresh), pollEvery, pollEvery, TimeUnit.MILLISECONDS);
         long registryEvery = Math.max(50, properties.heartbeatInterval().toMillis() / 2);
         sweepers.scheduleWithFixedDelay(guarded(registry::sweep), registryEvery, registryEvery, TimeUnit.MILLISECONDS);
         long probeEvery = properties.healthProbeInterval().toMillis();
@@ -109,6 +126,13 @@ class BrokerConfiguration {
         }
         sweepers.scheduleWithFixedDelay(guarded(() -> leases.expire(clock.instant())), 1, 1, TimeUnit.SECONDS);
         return sweepers;
+    }
+
+    /** Names this replica in the registry (which replica heard a runtime): host, process and a random part. */
+    private static String replicaName() {
+        String host = System.getenv().getOrDefault("HOSTNAME", "").isBlank() ? "broker" : System.getenv("HOSTNAME");
+        return host + "/" + ProcessHandle.current().pid() + "/"
+                + Integer.toHexString(new java.security.SecureRandom().nextInt(1 << 16));
     }
 
     /** A sweep that fails (the database is away for a moment) must not stop the next one. */

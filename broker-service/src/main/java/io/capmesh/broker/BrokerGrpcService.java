@@ -9,6 +9,7 @@ import io.capmesh.broker.lease.LeaseStore;
 import io.capmesh.broker.registry.Catalog;
 import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.WatchHub;
+import io.capmesh.broker.store.StoreUnavailableException;
 import io.capmesh.proto.v1.AcquireRequest;
 import io.capmesh.proto.v1.AcquireResponse;
 import io.capmesh.proto.v1.AcquiredCapability;
@@ -41,8 +42,11 @@ import io.grpc.stub.StreamObserver;
 import io.opentelemetry.api.trace.Span;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -81,10 +85,13 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
 
     @Override
     public void list(ListCapabilitiesRequest request, StreamObserver<ListCapabilitiesResponse> observer) {
-        answer(observer, () -> ListCapabilitiesResponse.newBuilder()
-                .addAllCapabilities(Catalog.of(registry.all(), request.getNamePrefix(), request.getTier(),
-                        request.getHealthyOnly()))
-                .build());
+        answer(observer, () -> {
+            registry.requireCurrent();
+            return ListCapabilitiesResponse.newBuilder()
+                    .addAllCapabilities(Catalog.of(registry.all(), request.getNamePrefix(), request.getTier(),
+                            request.getHealthyOnly()))
+                    .build();
+        });
     }
 
     @Override
@@ -133,18 +140,27 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
     @Override
     public void health(BrokerHealthRequest request, StreamObserver<BrokerHealthResponse> observer) {
         answer(observer, () -> {
-            leases.count(); // the store answers, or this call fails with the reason
+            registry.requireCurrent();
+            // states as every other answer sees them; each last heartbeat fresh from the store (which answers, or
+            // this call fails with the reason)
+            Map<String, Instant> heard = registry.lastHeartbeats();
             BrokerHealthResponse.Builder health = BrokerHealthResponse.newBuilder().setState(ServingState.SERVING);
-            registry.all().stream().sorted(java.util.Comparator.comparing(RuntimeRegistry.Runtime::id))
+            registry.all().stream().sorted(Comparator.comparing(RuntimeRegistry.Runtime::id))
                     .forEach(r -> health.addRuntimes(RuntimeHealth.newBuilder().setRuntimeId(r.id())
                             .setRuntimeTier(r.tier()).setEndpoint(r.endpoint()).setState(r.effectiveState())
-                            .setLastHeartbeat(Timestamps.of(r.lastHeartbeat()))));
+                            .setLastHeartbeat(Timestamps.of(heard.getOrDefault(r.id(), r.lastHeartbeat())))));
             return health.build();
         });
     }
 
     @Override
     public void watch(WatchRequest request, StreamObserver<WatchEvent> observer) {
+        try {
+            registry.requireCurrent();
+        } catch (StatusRuntimeException e) {
+            observer.onError(e);
+            return;
+        }
         watches.watch(request.getNamePrefix(), (ServerCallStreamObserver<WatchEvent>) observer);
     }
 
@@ -243,6 +259,10 @@ public final class BrokerGrpcService extends CapabilityBrokerGrpc.CapabilityBrok
             response = work.get();
         } catch (StatusRuntimeException e) {
             observer.onError(e);
+            return;
+        } catch (StoreUnavailableException e) {
+            // the database is away: another replica, or this one a moment later, may answer
+            observer.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
             return;
         } catch (RuntimeException e) {
             observer.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());

@@ -20,7 +20,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param leaseTtl           how long a lease lives unless renewed
  * @param maxAcquireTimeout  the longest timeout an Acquire may ask for
  * @param maxCapabilities    most capabilities (required plus optional) in one Acquire
- * @param store              where leases live
+ * @param registryPollInterval how often a replica looks for the other replicas' changes to the registry in the
+ *                           store (a runtime registered through one is acquirable through all within it)
+ * @param loadBound          placement's bound: a runtime holding more than this times the average of a
+ *                           capability's active leases per runtime takes no new account for it (at least 1)
+ * @param store              where leases and the registry live
  * @param leaseSigningKey    the key pair (ECDSA P-256, PEM text or a file, as {@code capmesh keygen --algorithm
  *                           ecdsa-p256} writes it) that signs lease tokens for runtimes that require them; every
  *                           broker replica has the same; empty: leases carry no token
@@ -34,8 +38,21 @@ public record BrokerProperties(
         @DefaultValue("30s") Duration leaseTtl,
         @DefaultValue("60s") Duration maxAcquireTimeout,
         @DefaultValue("64") int maxCapabilities,
+        @DefaultValue("200ms") Duration registryPollInterval,
+        @DefaultValue("1.25") double loadBound,
         @DefaultValue Store store,
         String leaseSigningKey) {
+
+    public BrokerProperties {
+        if (registryPollInterval.isNegative() || registryPollInterval.isZero()) {
+            throw new IllegalArgumentException("capmesh.broker.registry-poll-interval must be positive, got "
+                    + registryPollInterval);
+        }
+        if (!(loadBound >= 1.0)) {
+            throw new IllegalArgumentException("capmesh.broker.load-bound must be at least 1 (1.25: a runtime takes "
+                    + "new accounts until it holds 25 % more than the average), got " + loadBound);
+        }
+    }
 
     /** Signs lease tokens, when a key is configured. */
     public Optional<TokenIssuer> leaseIssuer(Clock clock) {

@@ -2,6 +2,7 @@ package io.capmesh.stub;
 
 import io.capmesh.proto.v1.AcquireRequest;
 import io.capmesh.proto.v1.AcquireResponse;
+import io.capmesh.proto.client.BrokerChannels;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc.CapabilityBrokerBlockingStub;
 import io.capmesh.proto.v1.ListCapabilitiesRequest;
@@ -18,7 +19,6 @@ import io.github.resilience4j.retry.RetryConfig;
 import io.github.resilience4j.retry.RetryRegistry;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -91,7 +91,8 @@ public final class CapabilityClient implements AutoCloseable {
                 channel.intercept(tracing);
             }
         };
-        ManagedChannelBuilder<?> channel = Grpc.newChannelBuilder(builder.broker, builder.credentials);
+        ManagedChannelBuilder<?> channel = BrokerChannels.builder(builder.broker, builder.credentials,
+                BrokerChannels.Balancing.ROUND_ROBIN);
         channels.accept(channel);
         this.broker = channel.build();
         this.brokerTimeout = builder.brokerTimeout;
@@ -333,7 +334,11 @@ public final class CapabilityClient implements AutoCloseable {
         private Builder() {
         }
 
-        /** The broker's gRPC target, e.g. {@code "127.0.0.1:9090"} or {@code "dns:///broker.capmesh:9090"}. */
+        /**
+         * Where the broker is: {@code "127.0.0.1:9090"}; several replicas, {@code "10.0.0.1:9090,10.0.0.2:9090"};
+         * or a name that resolves to every replica, {@code "dns:///broker.capmesh:9090"}. Calls spread over the
+         * replicas and one that finds its replica gone is tried on another.
+         */
         public Builder broker(String target) {
             this.broker = Objects.requireNonNull(target, "target");
             return this;

@@ -3,6 +3,7 @@ package io.capmesh.broker.acquire;
 import io.capmesh.broker.lease.LeaseStore;
 import io.capmesh.broker.registry.RuntimeRegistry;
 import io.capmesh.broker.registry.RuntimeRegistry.Placement;
+import io.capmesh.broker.routing.BoundedLoad;
 import io.capmesh.broker.routing.Rendezvous;
 import io.capmesh.broker.routing.VersionMatch;
 import io.capmesh.proto.v1.AcquireRequest;
@@ -31,9 +32,11 @@ import java.util.regex.Pattern;
 /**
  * Turns an Acquire into a lease: resolves each capability and, transitively, what it depends on against the
  * healthy runtimes' offers; picks one replica per capability by rendezvous hashing on
- * {@code capability:account} (sticky, and moving little when replicas come and go), preferring replicas that
- * have it loaded and, when asked, replicas on the caller's host; loads a tier-2 package on demand within the
- * timeout; and stores the lease. A missing optional capability is reported, a missing required one fails the
+ * {@code capability:account} (sticky, and moving little when replicas come and go) with a load bound (an account
+ * already holding the capability stays on its replica; a new one skips replicas holding more than the bound times
+ * the average of the capability's active leases, counted in the shared store so every broker replica agrees),
+ * preferring replicas that have it loaded and, when asked, replicas on the caller's host; loads a tier-2 package
+ * on demand within the timeout; and stores the lease. A missing optional capability is reported, a missing required one fails the
  * whole acquire with every reason, and leaves no lease behind.
  */
 public final class Negotiator {
@@ -48,17 +51,23 @@ public final class Negotiator {
     private final LeaseStore leases;
     private final RuntimeLoader loader;
     private final Limits limits;
+    private final double loadBound;
 
-    public Negotiator(RuntimeRegistry registry, LeaseStore leases, RuntimeLoader loader, Limits limits) {
+    /** @param loadBound c of {@link BoundedLoad}: how far above the average a replica may fill, at least 1 */
+    public Negotiator(RuntimeRegistry registry, LeaseStore leases, RuntimeLoader loader, Limits limits,
+                      double loadBound) {
         this.registry = registry;
         this.leases = leases;
         this.loader = loader;
         this.limits = limits;
+        this.loadBound = loadBound;
     }
 
     /** @throws StatusRuntimeException INVALID_ARGUMENT for a bad request, or why a required capability is missing */
     public AcquireResponse acquire(AcquireRequest request) {
         validate(request);
+        registry.requireCurrent();
+        long revision = registry.revision();
         long deadline = System.nanoTime() + Duration.ofMillis(request.getTimeoutMillis()).toNanos();
         Deque<Wanted> work = new ArrayDeque<>();
         request.getRequiredList().forEach(r -> work.add(new Wanted(r.getName(), r.getVersionRange(), true, null)));
@@ -106,6 +115,7 @@ public final class Negotiator {
         AcquireResponse.Builder response = AcquireResponse.newBuilder()
                 .setLeaseId(lease.id())
                 .setExpiresAt(Timestamps.of(lease.expiresAt()))
+                .setRegistryRevision(revision)
                 .addAllMissing(missing);
         chosen.forEach((name, choice) -> response.addAcquired(AcquiredCapability.newBuilder()
                 .setName(name)
@@ -150,7 +160,8 @@ public final class Negotiator {
         List<Placement> matching = healthy.stream()
                 .filter(p -> p.offer().getCapability().getVersion().equals(version)).toList();
         List<Placement> loaded = matching.stream().filter(p -> p.offer().getTier() == Tier.TIER_LOADED).toList();
-        List<Placement> ranked = rank(loaded.isEmpty() ? matching : loaded, wanted.name(), request);
+        List<Placement> ranked = rank(loaded.isEmpty() ? matching : loaded, wanted.name(), request,
+                leases.placements(wanted.name(), request.getAccount()));
         List<String> failures = new ArrayList<>();
         Status.Code code = Status.Code.UNAVAILABLE;
         for (int i = 0; i < ranked.size(); i++) {
@@ -179,10 +190,15 @@ public final class Negotiator {
                 + String.join("; ", failures));
     }
 
-    /** Rendezvous order on capability:account, with replicas on the caller's host first when asked. */
-    private static List<Placement> rank(List<Placement> placements, String capability, AcquireRequest request) {
-        List<Placement> ranked = Rendezvous.rank(capability + ":" + request.getAccount(), placements,
-                p -> p.runtime().id());
+    /**
+     * Rendezvous order on capability:account under the load bound (the account's current replica first, else the
+     * replicas below the bound), with replicas on the caller's host first when asked.
+     */
+    private List<Placement> rank(List<Placement> placements, String capability, AcquireRequest request,
+                                 LeaseStore.Placements placed) {
+        List<Placement> ranked = BoundedLoad.order(
+                Rendezvous.rank(capability + ":" + request.getAccount(), placements, p -> p.runtime().id()),
+                p -> p.runtime().id(), placed.leasesByRuntime(), placed.accountRuntime(), loadBound);
         if (request.getPreferLocal() && !request.getClientHost().isEmpty()) {
             ranked = ranked.stream()
                     .sorted(Comparator.comparing(p -> !p.runtime().endpoint().getHost().equals(request.getClientHost())))

@@ -1,15 +1,15 @@
 package io.capmesh.broker.lease;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import static io.capmesh.broker.store.Database.bind;
+import static io.capmesh.broker.store.Database.inTransaction;
+import static io.capmesh.broker.store.Database.update;
+
+import io.capmesh.broker.store.Database;
 import java.security.SecureRandom;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Properties;
 
 /**
  * Leases in SQLite ({@code jdbc:sqlite:<file>}, the embedded default) or PostgreSQL ({@code jdbc:postgresql://...},
@@ -34,13 +33,6 @@ import java.util.Properties;
 public final class JdbcLeaseStore implements LeaseStore {
 
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final String SQLITE = "jdbc:sqlite:";
-    private static final Duration SQLITE_BUSY_TIMEOUT = Duration.ofSeconds(5);
-    /** SQLite's result code for a lock held by another connection. */
-    private static final int SQLITE_BUSY = 5;
-    private static final String POSTGRESQL = "jdbc:postgresql:";
-    /** Serialises schema creation between brokers starting at once against one PostgreSQL. */
-    private static final long SCHEMA_LOCK = 0x636170_6d657368L;
 
     private static final String[] SCHEMA = {
         """
@@ -63,6 +55,8 @@ public final class JdbcLeaseStore implements LeaseStore {
           PRIMARY KEY (lease_id, seq)
         )""",
         "CREATE INDEX IF NOT EXISTS lease_grant_runtime ON lease_grant (runtime_id)",
+        // placement counts the active leases of one capability per runtime
+        "CREATE INDEX IF NOT EXISTS lease_grant_capability ON lease_grant (capability)",
         // leases released before they expired, kept until they would have: their tokens stay refused
         """
         CREATE TABLE IF NOT EXISTS released_lease (
@@ -77,30 +71,32 @@ public final class JdbcLeaseStore implements LeaseStore {
             """;
 
     private final Clock clock;
-    private final Connections connections;
+    private final Database database;
+    private final boolean ownsDatabase;
+
+    /** Leases in {@code database}, which the caller closes. */
+    public JdbcLeaseStore(Database database, Clock clock) {
+        this(database, false, clock);
+    }
 
     public JdbcLeaseStore(String url, Clock clock) {
         this(url, null, null, clock);
     }
 
-    /** {@code user} and {@code password} may be null (for SQLite, or when the URL carries them). */
+    /** Leases in a database of their own, closed with the store; {@code user} and {@code password} may be null. */
     public JdbcLeaseStore(String url, String user, String password, Clock clock) {
+        this(Database.open(url, user, password), true, clock);
+    }
+
+    private JdbcLeaseStore(Database database, boolean ownsDatabase, Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.database = database;
+        this.ownsDatabase = ownsDatabase;
         try {
-            if (url.startsWith(SQLITE)) {
-                connections = new Shared(openSqlite(url));
-            } else if (url.startsWith(POSTGRESQL)) {
-                connections = new PerOperation(url, user, password);
-            } else {
-                throw new IllegalArgumentException("unsupported lease store URL '" + url
-                        + "': use jdbc:sqlite:<file> or jdbc:postgresql://<host>/<database>");
-            }
-            connections.use(c -> {
-                createSchema(c, url.startsWith(POSTGRESQL));
-                return null;
-            });
-        } catch (SQLException | IOException e) {
-            throw new IllegalStateException("cannot open the lease store at " + url + ": " + e.getMessage(), e);
+            database.createSchema(SCHEMA);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
     }
 
@@ -197,6 +193,36 @@ public final class JdbcLeaseStore implements LeaseStore {
     }
 
     @Override
+    public Placements placements(String capability, String account) {
+        Objects.requireNonNull(capability, "capability");
+        requireAccount(account);
+        long now = clock.millis();
+        return run("count the placements of " + capability + " in", c -> {
+            Map<String, Long> counts = new LinkedHashMap<>();
+            String accountRuntime = null;
+            long newest = Long.MIN_VALUE;
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT g.runtime_id, COUNT(*), MAX(CASE WHEN l.account = ? THEN l.created_at END)
+                    FROM lease_grant g JOIN lease l ON l.id = g.lease_id
+                    WHERE g.capability = ? AND l.expires_at > ?
+                    GROUP BY g.runtime_id""")) {
+                bind(ps, account, capability, now);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        counts.put(rs.getString(1), rs.getLong(2));
+                        long created = rs.getLong(3);
+                        if (!rs.wasNull() && created > newest) {
+                            newest = created;
+                            accountRuntime = rs.getString(1);
+                        }
+                    }
+                }
+            }
+            return new Placements(counts, Optional.ofNullable(accountRuntime));
+        });
+    }
+
+    @Override
     public long count() {
         long now = clock.millis();
         return run("count leases in", c -> {
@@ -221,7 +247,9 @@ public final class JdbcLeaseStore implements LeaseStore {
 
     @Override
     public void close() {
-        connections.close();
+        if (ownsDatabase) {
+            database.close();
+        }
     }
 
     /**
@@ -233,77 +261,6 @@ public final class JdbcLeaseStore implements LeaseStore {
             bind(ps, id, now);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() && !rs.getString(1).equals(account) ? Outcome.WRONG_ACCOUNT : Outcome.NOT_FOUND;
-            }
-        }
-    }
-
-    private static void createSchema(Connection c, boolean postgres) throws SQLException {
-        if (!postgres) {
-            try (Statement s = c.createStatement()) {
-                for (String ddl : SCHEMA) {
-                    s.execute(ddl);
-                }
-            }
-            return;
-        }
-        // Concurrent CREATE TABLE IF NOT EXISTS can still fail in PostgreSQL (a unique violation in its catalog),
-        // so brokers starting together take turns; DDL is transactional there and the lock ends with it.
-        inTransaction(c, () -> {
-            try (Statement s = c.createStatement()) {
-                s.execute("SELECT pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
-                for (String ddl : SCHEMA) {
-                    s.execute(ddl);
-                }
-            }
-            return null;
-        });
-    }
-
-    private static Connection openSqlite(String url) throws SQLException, IOException {
-        String file = url.substring(SQLITE.length()).replaceFirst("\\?.*", "");
-        if (!file.isEmpty() && !file.startsWith(":") && !file.startsWith("file:")) {
-            Path parent = Path.of(file).toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-        }
-        // Immediate transactions take the write lock up front, so two brokers never deadlock upgrading a read lock.
-        Properties pragmas = new Properties();
-        pragmas.setProperty("busy_timeout", Long.toString(SQLITE_BUSY_TIMEOUT.toMillis()));
-        pragmas.setProperty("synchronous", "FULL");
-        pragmas.setProperty("foreign_keys", "true");
-        pragmas.setProperty("transaction_mode", "IMMEDIATE");
-        Connection connection = DriverManager.getConnection(url, pragmas);
-        try {
-            useWriteAheadLog(connection);
-        } catch (SQLException e) {
-            connection.close();
-            throw e;
-        }
-        return connection;
-    }
-
-    /**
-     * Switches the file to write-ahead logging; the mode is kept in the file, so only its first opener changes it.
-     * SQLite answers a switch that meets another connection's lock with SQLITE_BUSY at once, without waiting for
-     * the busy timeout, so brokers that open a new file together would fail; they try again until the timeout.
-     */
-    private static void useWriteAheadLog(Connection connection) throws SQLException {
-        long deadline = System.nanoTime() + SQLITE_BUSY_TIMEOUT.toNanos();
-        while (true) {
-            try (Statement s = connection.createStatement()) {
-                s.execute("PRAGMA journal_mode=WAL");
-                return;
-            } catch (SQLException e) {
-                if (e.getErrorCode() != SQLITE_BUSY || System.nanoTime() > deadline) {
-                    throw e;
-                }
-            }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new SQLException("interrupted while switching the lease store to write-ahead logging", e);
             }
         }
     }
@@ -341,43 +298,8 @@ public final class JdbcLeaseStore implements LeaseStore {
         return leases;
     }
 
-    private static int update(Connection c, String sql, Object... args) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            bind(ps, args);
-            return ps.executeUpdate();
-        }
-    }
-
-    private static void bind(PreparedStatement ps, Object... args) throws SQLException {
-        for (int i = 0; i < args.length; i++) {
-            ps.setObject(i + 1, args[i]);
-        }
-    }
-
-    private static <T> T inTransaction(Connection c, Work<T> work) throws SQLException {
-        c.setAutoCommit(false);
-        try {
-            T result = work.run();
-            c.commit();
-            return result;
-        } catch (SQLException | RuntimeException e) {
-            try {
-                c.rollback();
-            } catch (SQLException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        } finally {
-            c.setAutoCommit(true);
-        }
-    }
-
-    private <T> T run(String what, ConnectionWork<T> work) {
-        try {
-            return connections.use(work);
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot " + what + " the lease store: " + e.getMessage(), e);
-        }
+    private <T> T run(String what, Database.ConnectionWork<T> work) {
+        return database.use(what, work);
     }
 
     private static long expiry(Instant now, Duration ttl) {
@@ -398,73 +320,5 @@ public final class JdbcLeaseStore implements LeaseStore {
         byte[] bytes = new byte[16];
         RANDOM.nextBytes(bytes);
         return HexFormat.of().formatHex(bytes);
-    }
-
-    @FunctionalInterface
-    private interface Work<T> {
-        T run() throws SQLException;
-    }
-
-    @FunctionalInterface
-    private interface ConnectionWork<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    /** How operations get a connection. */
-    private interface Connections {
-        <T> T use(ConnectionWork<T> work) throws SQLException;
-
-        void close();
-    }
-
-    /** SQLite: one connection, one operation at a time (SQLite serialises writers anyway). */
-    private static final class Shared implements Connections {
-        private final Connection connection;
-
-        Shared(Connection connection) {
-            this.connection = connection;
-        }
-
-        @Override
-        public synchronized <T> T use(ConnectionWork<T> work) throws SQLException {
-            return work.run(connection);
-        }
-
-        @Override
-        public synchronized void close() {
-            try {
-                connection.close();
-            } catch (SQLException ignored) {
-                // every write was committed when it returned; nothing is lost by a failed close
-            }
-        }
-    }
-
-    /** PostgreSQL: a connection per operation, so no operation waits on another's connection. */
-    private static final class PerOperation implements Connections {
-        private final String url;
-        private final Properties properties = new Properties();
-
-        PerOperation(String url, String user, String password) {
-            this.url = url;
-            if (user != null) {
-                properties.setProperty("user", user);
-            }
-            if (password != null) {
-                properties.setProperty("password", password);
-            }
-        }
-
-        @Override
-        public <T> T use(ConnectionWork<T> work) throws SQLException {
-            try (Connection c = DriverManager.getConnection(url, properties)) {
-                return work.run(c);
-            }
-        }
-
-        @Override
-        public void close() {
-            // nothing held between operations
-        }
     }
 }

@@ -72,6 +72,19 @@ public interface LeaseStore extends AutoCloseable {
         }
     }
 
+    /**
+     * Where the active leases of one capability are: how many hold it on each runtime, and the runtime of
+     * {@code account}'s newest one, if it holds any. Placement keeps an account where it is and fills the others
+     * up to a bound, from these counts, so every broker sharing the store places alike.
+     */
+    record Placements(Map<String, Long> leasesByRuntime, Optional<String> accountRuntime) {
+
+        public Placements {
+            leasesByRuntime = Map.copyOf(leasesByRuntime);
+            Objects.requireNonNull(accountRuntime, "accountRuntime");
+        }
+    }
+
     /** Stores a new lease with a fresh random id, expiring {@code ttl} from now. */
     Lease create(String account, List<Grant> grants, Duration ttl);
 
@@ -95,6 +108,9 @@ public interface LeaseStore extends AutoCloseable {
      * have expired since; returns how many leases.
      */
     int expire(Instant now);
+
+    /** Where the active leases of {@code capability} are, and where {@code account} holds it. */
+    Placements placements(String capability, String account);
 
     /** How many leases are active. */
     long count();

@@ -28,13 +28,14 @@ public final class HealthProber {
     }
 
     /**
-     * Probes all runtimes at once; each answer updates the registry when it arrives.
+     * Probes the runtimes whose heartbeats this broker replica hears, all at once (each runtime is probed by one
+     * replica, so replicas never disagree about it); each answer updates the registry when it arrives.
      *
      * @return completes when every answer (or its timeout) has been recorded
      */
     public CompletableFuture<Void> probeAll() {
         List<CompletableFuture<Void>> answers = new ArrayList<>();
-        for (RuntimeRegistry.Runtime runtime : registry.all()) {
+        for (RuntimeRegistry.Runtime runtime : registry.heardHere()) {
             CompletableFuture<Void> answered = new CompletableFuture<>();
             answers.add(answered);
             // wait-for-ready: a channel still backing off from a runtime that was down must not fail the probe

@@ -3,22 +3,30 @@ package io.capmesh.broker.registry;
 import io.capmesh.proto.v1.CapabilityOffer;
 import io.capmesh.proto.v1.Endpoint;
 import io.capmesh.proto.v1.ServingState;
+import io.grpc.Status;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
 /**
- * Every runtime the broker knows, rebuilt from registrations and heartbeats (soft state: after a broker restart
- * runtimes re-register within one heartbeat interval). A runtime silent for longer than {@code unhealthyAfter}
- * is unhealthy and gets no new leases; silent for {@code dropAfter}, it is forgotten.
+ * Every runtime the mesh knows, as one view shared by every broker replica: registrations and heartbeats are
+ * written to the broker's store by whichever replica hears them, and each replica keeps a copy of the store's rows
+ * that it reads again whenever the store's revision moves ({@link #refresh}, called after each change it makes and
+ * every poll interval). So every replica answers List, Acquire, Health and Watch from the same runtimes, in the
+ * same states, and routes from the same membership.
+ *
+ * <p>The rows are soft state: a runtime silent for longer than {@code unhealthyAfter} is marked unhealthy and
+ * gets no new leases; silent for {@code dropAfter}, it is forgotten. A replica whose copy could not be read again
+ * for longer than {@code staleAfter} refuses to answer from it ({@link #requireCurrent}).
  */
 public final class RuntimeRegistry {
 
@@ -27,9 +35,10 @@ public final class RuntimeRegistry {
      *
      * @param state     from its heartbeats: SERVING, NOT_SERVING (it said so) or UNKNOWN_STATE (it went silent)
      * @param reachable whether its last health probe answered SERVING (true until probed)
+     * @param heardBy   the broker replica that heard its last heartbeat, which also probes its health
      */
     public record Runtime(String id, String tier, Endpoint endpoint, List<CapabilityOffer> offers,
-                          ServingState state, boolean reachable, Instant lastHeartbeat) {
+                          ServingState state, boolean reachable, Instant lastHeartbeat, String heardBy) {
 
         public Runtime {
             offers = List.copyOf(offers);
@@ -44,8 +53,14 @@ public final class RuntimeRegistry {
             return state == ServingState.SERVING && !reachable ? ServingState.NOT_SERVING : state;
         }
 
-        Runtime with(List<CapabilityOffer> newOffers, ServingState newState, Instant at) {
-            return new Runtime(id, tier, endpoint, newOffers, newState, reachable, at);
+        Runtime heard(List<CapabilityOffer> newOffers, ServingState newState, Instant at, String by) {
+            return new Runtime(id, tier, endpoint, newOffers, newState, reachable, at, by);
+        }
+
+        /** Whether clients would be told anything different from {@code other}. */
+        boolean sameNews(Runtime other) {
+            return effectiveState() == other.effectiveState() && offers.equals(other.offers)
+                    && endpoint.equals(other.endpoint);
         }
     }
 
@@ -53,92 +68,157 @@ public final class RuntimeRegistry {
     public record Change(Runtime before, Runtime after) {
     }
 
-    private final Map<String, Runtime> runtimes = new ConcurrentHashMap<>();
+    private final RuntimeStore store;
     private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
     private final Clock clock;
     private final Duration unhealthyAfter;
     private final Duration dropAfter;
+    private final Duration staleAfter;
+    private final String self;
+    private volatile Map<String, Runtime> runtimes = Map.of();
+    private volatile long revision = -1;
+    /** When the store last answered a refresh (System.nanoTime), or 0 before the first. */
+    private volatile long currentAt;
 
-    public RuntimeRegistry(Clock clock, Duration unhealthyAfter, Duration dropAfter) {
+    /**
+     * Reads the store's registry at once: a replica that has started answers from the mesh's state, never from an
+     * empty view.
+     *
+     * @param self       this replica's name, recorded with the runtimes it hears
+     * @param staleAfter how long this replica may answer from a copy the store could not refresh
+     */
+    public RuntimeRegistry(RuntimeStore store, Clock clock, Duration unhealthyAfter, Duration dropAfter,
+                           Duration staleAfter, String self) {
+        this.store = store;
         this.clock = clock;
         this.unhealthyAfter = unhealthyAfter;
         this.dropAfter = dropAfter;
+        this.staleAfter = staleAfter;
+        this.self = Objects.requireNonNull(self, "self");
+        refresh();
     }
 
     public void onChange(Consumer<Change> listener) {
         listeners.add(listener);
     }
 
-    public void register(String id, String tier, Endpoint endpoint, List<CapabilityOffer> offers) {
-        Runtime after = new Runtime(id, tier, endpoint, offers, ServingState.SERVING, true, clock.instant());
-        notify(runtimes.put(id, after), after);
+    /** This replica's name. */
+    public String self() {
+        return self;
     }
 
-    /** @return false when the runtime is unknown (the broker restarted or dropped it): it must register again */
+    public void register(String id, String tier, Endpoint endpoint, List<CapabilityOffer> offers) {
+        store.put(new Runtime(id, tier, endpoint, offers, ServingState.SERVING, true, clock.instant(), self));
+        refresh();
+    }
+
+    /** @return false when the runtime is unknown (never registered, or forgotten): it must register again */
     public boolean heartbeat(String id, ServingState state, List<CapabilityOffer> offers) {
-        Runtime[] change = new Runtime[2];
-        runtimes.computeIfPresent(id, (key, before) -> {
-            change[0] = before;
-            change[1] = before.with(offers, state, clock.instant());
-            return change[1];
-        });
-        if (change[1] == null) {
+        Instant now = clock.instant();
+        Runtime known = runtimes.get(id);
+        if (known != null && known.state() == state && known.offers().equals(offers) && store.touch(id, state, now, self)) {
+            return true;
+        }
+        Runtime heard = known != null ? known.heard(offers, state, now, self) : null;
+        if (heard == null) {
+            // not in this replica's copy yet (registered through another a moment ago): the store decides
+            refresh();
+            Runtime fresh = runtimes.get(id);
+            if (fresh == null) {
+                return false;
+            }
+            heard = fresh.heard(offers, state, now, self);
+        }
+        if (!store.rewrite(heard)) {
             return false;
         }
-        notify(change[0], change[1]);
+        refresh();
         return true;
     }
 
     public void deregister(String id) {
-        Runtime before = runtimes.remove(id);
-        if (before != null) {
-            notify(before, null);
+        if (store.delete(id)) {
+            refresh();
         }
     }
 
     /** Marks runtimes that went silent unhealthy, and forgets those silent for too long. */
     public void sweep() {
         Instant now = clock.instant();
-        for (Runtime runtime : List.copyOf(runtimes.values())) {
-            Duration silence = Duration.between(runtime.lastHeartbeat(), now);
-            if (silence.compareTo(dropAfter) > 0) {
-                if (runtimes.remove(runtime.id(), runtime)) {
-                    notify(runtime, null);
-                }
-            } else if (silence.compareTo(unhealthyAfter) > 0 && runtime.healthy()) {
-                Runtime silent = runtime.with(runtime.offers(), ServingState.UNKNOWN_STATE, runtime.lastHeartbeat());
-                if (runtimes.replace(runtime.id(), runtime, silent)) {
-                    notify(runtime, silent);
-                }
-            }
+        if (store.sweep(now.minus(unhealthyAfter), now.minus(dropAfter))) {
+            refresh();
         }
     }
 
     /** Records what a runtime's health probe answered. */
     public void probed(String id, boolean serving) {
-        Runtime[] change = new Runtime[2];
-        runtimes.computeIfPresent(id, (key, before) -> {
-            change[0] = before;
-            change[1] = new Runtime(before.id(), before.tier(), before.endpoint(), before.offers(), before.state(),
-                    serving, before.lastHeartbeat());
-            return change[1];
-        });
-        if (change[1] != null) {
-            notify(change[0], change[1]);
+        if (store.reachable(id, serving)) {
+            refresh();
         }
     }
 
     /** Records that a runtime has just loaded something (before its next heartbeat says so). */
     public void updateOffers(String id, List<CapabilityOffer> offers) {
-        Runtime[] change = new Runtime[2];
-        runtimes.computeIfPresent(id, (key, before) -> {
-            change[0] = before;
-            change[1] = before.with(offers, before.state(), before.lastHeartbeat());
-            return change[1];
-        });
-        if (change[1] != null) {
-            notify(change[0], change[1]);
+        Runtime known = runtimes.get(id);
+        if (known != null && !known.offers().equals(offers)) {
+            store.rewrite(known.heard(offers, known.state(), known.lastHeartbeat(), known.heardBy()));
+            refresh();
         }
+    }
+
+    /**
+     * Reads the store's rows again if its revision moved since the last read, and tells the listeners what changed.
+     * Called after every change this replica makes, and every poll interval for the changes of the others.
+     */
+    public synchronized void refresh() {
+        long now = store.revision();
+        if (now != revision) {
+            RuntimeStore.Snapshot snapshot = store.load();
+            Map<String, Runtime> fresh = new LinkedHashMap<>();
+            seen(snapshot.runtimes()).forEach(runtime -> fresh.put(runtime.id(), runtime));
+            Map<String, Runtime> before = runtimes;
+            runtimes = fresh;
+            revision = snapshot.revision();
+            announce(before, fresh);
+        }
+        currentAt = System.nanoTime();
+    }
+
+    /**
+     * Each runtime's last heartbeat as the store has it now (this replica's copy is read again only when something
+     * a client could see changed, and a heartbeat alone changes nothing of that).
+     */
+    public Map<String, Instant> lastHeartbeats() {
+        Map<String, Instant> heard = new LinkedHashMap<>();
+        store.load().runtimes().forEach(runtime -> heard.put(runtime.id(), runtime.lastHeartbeat()));
+        return heard;
+    }
+
+    /** The rows as clients are told: one silent for too long but not swept yet is already what the sweep writes. */
+    private List<Runtime> seen(List<Runtime> rows) {
+        Instant silentSince = clock.instant().minus(unhealthyAfter);
+        return rows.stream().map(runtime -> runtime.state() == ServingState.SERVING
+                && runtime.lastHeartbeat().isBefore(silentSince)
+                ? runtime.heard(runtime.offers(), ServingState.UNKNOWN_STATE, runtime.lastHeartbeat(), runtime.heardBy())
+                : runtime).toList();
+    }
+
+    /**
+     * @throws io.grpc.StatusRuntimeException UNAVAILABLE when this replica could not read the store's registry for
+     *                                        longer than it may answer from its copy: another replica may be able to
+     */
+    public void requireCurrent() {
+        long age = System.nanoTime() - currentAt;
+        if (currentAt == 0 || age > staleAfter.toNanos()) {
+            throw Status.UNAVAILABLE.withDescription("this broker replica has not been able to read the mesh's "
+                    + "registry from its store for " + Duration.ofNanos(age).toMillis() + " ms; retry, or ask "
+                    + "another replica").asRuntimeException();
+        }
+    }
+
+    /** The store's revision this replica's copy is at: replicas at the same revision route alike. */
+    public long revision() {
+        return revision;
     }
 
     public Collection<Runtime> all() {
@@ -149,13 +229,32 @@ public final class RuntimeRegistry {
         return Optional.ofNullable(runtimes.get(id));
     }
 
-    private void notify(Runtime before, Runtime after) {
-        if (before != null && after != null && before.effectiveState() == after.effectiveState()
-                && before.offers().equals(after.offers())) {
-            return; // a heartbeat that changed nothing is not news
+    /** The runtimes whose last heartbeat this replica heard: it probes their health. */
+    public List<Runtime> heardHere() {
+        return runtimes.values().stream().filter(r -> r.heardBy().equals(self)).toList();
+    }
+
+    private void announce(Map<String, Runtime> before, Map<String, Runtime> after) {
+        if (listeners.isEmpty()) {
+            return;
         }
-        Change change = new Change(before, after);
-        listeners.forEach(listener -> listener.accept(change));
+        List<Change> changes = new ArrayList<>();
+        before.forEach((id, was) -> {
+            Runtime is = after.get(id);
+            if (is == null) {
+                changes.add(new Change(was, null));
+            } else if (!was.sameNews(is)) {
+                changes.add(new Change(was, is));
+            }
+        });
+        after.forEach((id, is) -> {
+            if (!before.containsKey(id)) {
+                changes.add(new Change(null, is));
+            }
+        });
+        for (Change change : changes) {
+            listeners.forEach(listener -> listener.accept(change));
+        }
     }
 
     /** Every healthy runtime's offers of one capability. */

@@ -75,6 +75,28 @@ public abstract class LeaseStoreContractTest {
     }
 
     @Test
+    void placementsCountTheActiveLeasesOfOneCapabilityPerRuntimeAndFindTheAccountsNewest() {
+        Grant upperOnB = new Grant("text.upper", "1.2.0", "rt-b", "10.0.0.2", 7002);
+        store().create("acme", List.of(UPPER, HASH), TTL);
+        store().create("globex", List.of(UPPER), TTL);
+        store().create("initech", List.of(upperOnB), TTL);
+        Lease released = store().create("umbrella", List.of(upperOnB), TTL);
+        store().release(released.id(), "umbrella");
+        clock.advance(Duration.ofSeconds(1));
+        store().create("acme", List.of(upperOnB), Duration.ofSeconds(5));
+
+        LeaseStore.Placements acme = another().placements("text.upper", "acme");
+        assertThat(acme.leasesByRuntime()).isEqualTo(Map.of("rt-a", 2L, "rt-b", 2L));
+        assertThat(acme.accountRuntime()).as("its newest lease").contains("rt-b");
+        assertThat(store().placements("text.upper", "hooli").accountRuntime()).isEmpty();
+        assertThat(store().placements("crypto.sha256", "globex").leasesByRuntime()).isEqualTo(Map.of("rt-b", 1L));
+
+        clock.advance(Duration.ofSeconds(5)); // acme's newest expired: its older one on rt-a is where it is
+        assertThat(store().placements("text.upper", "acme"))
+                .isEqualTo(new LeaseStore.Placements(Map.of("rt-a", 2L, "rt-b", 1L), java.util.Optional.of("rt-a")));
+    }
+
+    @Test
     void createdLeaseIsFoundWithItsGrantsInOrder() {
         Lease lease = store().create("acme", List.of(UPPER, HASH), TTL);
 

@@ -59,6 +59,6 @@ class SqliteLeaseStoreTest extends LeaseStoreContractTest {
         assertThatThrownBy(() -> {
             java.nio.file.Files.writeString(blocked, "not a directory");
             new JdbcLeaseStore("jdbc:sqlite:" + blocked.resolve("leases.db"), clock);
-        }).isInstanceOf(IllegalStateException.class).hasMessageContaining("cannot open the lease store at");
+        }).isInstanceOf(IllegalStateException.class).hasMessageContaining("cannot open the broker's store at");
     }
 }

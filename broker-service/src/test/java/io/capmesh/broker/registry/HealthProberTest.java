@@ -2,6 +2,7 @@ package io.capmesh.broker.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.capmesh.broker.store.Database;
 import io.capmesh.proto.v1.Endpoint;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -10,6 +11,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -22,7 +24,7 @@ class HealthProberTest {
         HealthStatusManager health = new HealthStatusManager();
         Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(health.getHealthService()).build().start();
-        RuntimeRegistry registry = new RuntimeRegistry(Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(2));
+        RuntimeRegistry registry = registry();
         try (RuntimeChannels channels = new RuntimeChannels(registry, io.capmesh.telemetry.Tracing.off().clientInterceptor())) {
             HealthProber prober = new HealthProber(registry, channels, Duration.ofSeconds(2));
             registry.register("rt", "core", Endpoint.newBuilder().setHost("127.0.0.1").setPort(server.getPort()).build(),
@@ -56,7 +58,7 @@ class HealthProberTest {
                 .addService(health.getHealthService()).build().start();
         int port = server.getPort();
         Endpoint endpoint = Endpoint.newBuilder().setHost("127.0.0.1").setPort(port).build();
-        RuntimeRegistry registry = new RuntimeRegistry(Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(2));
+        RuntimeRegistry registry = registry();
         Server back = null;
         try (RuntimeChannels channels = new RuntimeChannels(registry, io.capmesh.telemetry.Tracing.off().clientInterceptor())) {
             HealthProber prober = new HealthProber(registry, channels, Duration.ofSeconds(1));
@@ -91,5 +93,11 @@ class HealthProberTest {
             assertThat(System.nanoTime()).as("condition within 10 s").isLessThan(deadline);
             Thread.sleep(20);
         }
+    }
+
+    private static RuntimeRegistry registry() {
+        Database store = Database.open("jdbc:sqlite::memory:", null, null);
+        return new RuntimeRegistry(new RuntimeStore(store, Instant.now()), Clock.systemUTC(), Duration.ofMinutes(1),
+                Duration.ofMinutes(2), Duration.ofMinutes(1), "broker-test");
     }
 }

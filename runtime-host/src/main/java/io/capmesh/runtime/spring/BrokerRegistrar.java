@@ -1,10 +1,10 @@
 package io.capmesh.runtime.spring;
 
 import io.capmesh.access.Revocations;
+import io.capmesh.proto.client.BrokerChannels;
 import io.capmesh.runtime.RuntimeHost;
 import io.capmesh.runtime.broker.BrokerRegistration;
 import io.grpc.ChannelCredentials;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.springframework.context.event.ContextClosedEvent;
@@ -43,7 +43,8 @@ final class BrokerRegistrar {
                 ? application + "@" + advertisedHost + ":" + started.getPort()
                 : broker.runtimeId();
         registration = new BrokerRegistration(
-                NettyChannelBuilder.forTarget(broker.address(), credentials).build(), host.runtime(),
+                BrokerChannels.builder(broker.address(), credentials, BrokerChannels.Balancing.PICK_FIRST).build(),
+                host.runtime(),
                 new BrokerRegistration.Identity(runtimeId, properties.tier(), advertisedHost,
                         started.getPort()),
                 timer, revocations);

@@ -109,7 +109,9 @@ public record RuntimeProperties(
     }
 
     /**
-     * @param address       host:port of the broker's gRPC port; empty: do not register
+     * @param address       where the broker's gRPC port is: host:port (a name may resolve to every replica),
+     *                      several replicas as host:port,host:port, or a gRPC target such as dns:///name:port;
+     *                      empty: do not register
      * @param advertiseHost the host the broker hands to clients for this runtime; empty: this host's own address
      *                      (in a container, the one its network gives it)
      * @param runtimeId     how the broker names this runtime; empty: {@code <application>@<host>:<port>}

@@ -1,0 +1,70 @@
+package io.capmesh.proto.client;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.ManagedChannelBuilder;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Channels to a control plane of one or more broker replicas, however they are reached:
+ * <ul>
+ *   <li>{@code host:port}: one address, or a DNS name and every address it resolves to (a headless Service);</li>
+ *   <li>{@code host1:port1,host2:port2}: several replicas by address;</li>
+ *   <li>any gRPC target, such as {@code dns:///broker.capmesh:9090}.</li>
+ * </ul>
+ * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store) is
+ * tried again on another, up to five attempts within its deadline, so a replica that dies costs its callers nothing
+ * but a retry. The name is resolved again whenever a connection drops, as grpc-java does on Kubernetes.
+ */
+public final class BrokerChannels {
+
+    /** How calls spread over the replicas. */
+    public enum Balancing {
+        /** Every call to the next replica: stubs' acquires and renewals spread over the control plane. */
+        ROUND_ROBIN("round_robin"),
+        /**
+         * One replica at a time, the first that answers in the order given (or resolved), moving on when it fails:
+         * a runtime's heartbeats stay with the replica that heard the last one.
+         */
+        PICK_FIRST("pick_first");
+
+        private final String policy;
+
+        Balancing(String policy) {
+            this.policy = policy;
+        }
+    }
+
+    private BrokerChannels() {
+    }
+
+    /** A channel builder for {@code target} (see above), to configure further and build. */
+    public static ManagedChannelBuilder<?> builder(String target, ChannelCredentials credentials, Balancing balancing) {
+        return Grpc.newChannelBuilder(grpcTarget(target), credentials)
+                .defaultServiceConfig(serviceConfig(balancing))
+                .enableRetry();
+    }
+
+    /** The gRPC target for a broker target: a comma-separated list becomes a {@code capmesh-list} target. */
+    public static String grpcTarget(String target) {
+        String trimmed = target.strip();
+        if (trimmed.contains(",") && !trimmed.contains("://")) {
+            return AddressListResolverProvider.SCHEME + ":///" + trimmed.replace(" ", "");
+        }
+        return trimmed;
+    }
+
+    private static Map<String, ?> serviceConfig(Balancing balancing) {
+        return Map.of(
+                "loadBalancingConfig", List.of(Map.of(balancing.policy, Map.of())),
+                "methodConfig", List.of(Map.of(
+                        "name", List.of(Map.of("service", "capmesh.v1.CapabilityBroker")),
+                        "retryPolicy", Map.of(
+                                "maxAttempts", 5.0,
+                                "initialBackoff", "0.05s",
+                                "maxBackoff", "1s",
+                                "backoffMultiplier", 2.0,
+                                "retryableStatusCodes", List.of("UNAVAILABLE")))));
+    }
+}
