@@ -24,6 +24,7 @@ import io.capmesh.stub.Capabilities;
 import io.capmesh.stub.CapabilityClient;
 import io.capmesh.stub.CapabilityHandle;
 import io.capmesh.testsupport.Await;
+import io.capmesh.testsupport.BackgroundLoad;
 import io.capmesh.testsupport.ServiceProcess;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -378,6 +379,66 @@ class ChaosSuiteIT {
 
     // -- load ---------------------------------------------------------------------------------------------
 
+    @Test
+    @Order(7)
+    void sigkillOneOfTwoBrokersUnderLoad() throws Exception {
+        // a second replica on the same store; the stub knows both, the runtimes still heartbeat to the first
+        ServiceProcess second = ServiceProcess.start(BROKER_JAR, dir.resolve("broker-second.log"), brokerArgs());
+        Await.until("both runtimes serving at the second broker", Duration.ofSeconds(15), () -> {
+            try {
+                return CapabilityBrokerGrpc.newBlockingStub(second.channel()).withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .health(BrokerHealthRequest.getDefaultInstance()).getRuntimesList().stream()
+                        .filter(r -> r.getState() == ServingState.SERVING).count() == 2;
+            } catch (StatusRuntimeException notYet) {
+                return false;
+            }
+        });
+        List<String> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (CapabilityClient both = CapabilityClient.builder()
+                .broker("127.0.0.1:" + brokerPort + ",127.0.0.1:" + second.port()).account("acme").build()) {
+            AtomicInteger n = new AtomicInteger();
+            BackgroundLoad load = BackgroundLoad.start(4, () -> {
+                String payload = "round-" + n.incrementAndGet();
+                Capabilities caps = both.acquire(Acquire.require("core.echo"));
+                assertThat(text(caps.get("core.echo").invoke("echo", payload.getBytes(UTF_8)))).isEqualTo(payload);
+                if (held.size() < 50) {
+                    held.add(caps.lease().id()); // kept: each must outlive the broker that granted it
+                } else {
+                    caps.close();
+                }
+            });
+            Thread.sleep(1_000);
+            long killedAt = System.nanoTime();
+            int beforeKill = load.calls();
+            second.kill();
+            Thread.sleep(2_000);
+            load.close();
+            int afterKill = load.calls() - beforeKill;
+
+            // every lease acknowledged before or after the kill is still in the surviving replica's store
+            var survivor = CapabilityBrokerGrpc.newBlockingStub(broker.channel());
+            int lost = 0;
+            for (String lease : held) {
+                try {
+                    survivor.withDeadlineAfter(5, TimeUnit.SECONDS).renew(RenewRequest.newBuilder()
+                            .setLeaseId(lease).setAccount("acme").build());
+                } catch (StatusRuntimeException e) {
+                    lost++;
+                }
+            }
+            Duration recovery = Duration.ofNanos(System.nanoTime() - killedAt);
+            summary.add(new Row("7 SIGKILL 1 of 2 brokers", load.calls() + load.failures().size(),
+                    load.failures().size(), lost, recovery, "acquire + call + release rounds failed over to the"
+                            + " other replica (" + afterKill + " after the kill); " + held.size()
+                            + " held leases renewed by the survivor"));
+            assertThat(load.failures()).as("failed rounds").isEmpty();
+            assertThat(afterKill).isGreaterThan(10);
+            assertThat(lost).isZero();
+        } finally {
+            second.kill();
+        }
+    }
+
     /** Callers invoking core.echo through the stub in a loop, each payload unique so a wrong answer shows. */
     private static final class Load {
         final AtomicInteger ok = new AtomicInteger();
@@ -471,11 +532,14 @@ class ChaosSuiteIT {
     // -- the mesh -----------------------------------------------------------------------------------------
 
     private static ServiceProcess startBroker() throws Exception {
-        return ServiceProcess.start(BROKER_JAR, dir.resolve("broker.log"), brokerPort,
-                "--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker/leases.db"),
+        return ServiceProcess.start(BROKER_JAR, dir.resolve("broker.log"), brokerPort, brokerArgs());
+    }
+
+    private static String[] brokerArgs() {
+        return new String[] {"--capmesh.broker.store.url=jdbc:sqlite:" + dir.resolve("broker/leases.db"),
                 "--capmesh.broker.lease-ttl=60s", // longer than a broker restart takes on a busy machine
                 "--capmesh.broker.heartbeat-interval=300ms",
-                "--capmesh.broker.unhealthy-after=1s");
+                "--capmesh.broker.unhealthy-after=1s"};
     }
 
     private static ServiceProcess startRuntime(int index, int port) throws Exception {
