@@ -65,7 +65,9 @@ class CapabilitiesTest {
         broker.renewFailure = Status.UNAVAILABLE.withDescription("broker is busy");
         Capabilities caps = client.acquire(Acquire.require("core.echo"));
 
-        await(() -> broker.renewals.get() >= 3);
+        // each renewal is tried on the broker a few times (as on another replica) before it counts as failed
+        await(() -> caps.lease().lastRenewalFailure().isPresent());
+        assertThat(broker.renewals.get()).isGreaterThan(1);
         assertThat(caps.lease().lastRenewalFailure()).hasValueSatisfying(
                 status -> assertThat(status.getCode()).isEqualTo(Status.Code.UNAVAILABLE));
         assertThat(caps.get("core.echo").invoke("echo", "x".getBytes(UTF_8))).asString(UTF_8).isEqualTo("a:x");
