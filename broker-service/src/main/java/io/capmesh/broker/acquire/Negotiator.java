@@ -36,8 +36,8 @@ import java.util.regex.Pattern;
  * already holding the capability stays on its replica; a new one skips replicas holding more than the bound times
  * the average of the capability's active leases, counted in the shared store so every broker replica agrees),
  * preferring replicas that have it loaded and, when asked, replicas on the caller's host; loads a tier-2 package
- * on demand within the timeout; and stores the lease. A missing optional capability is reported, a missing required one fails the
- * whole acquire with every reason, and leaves no lease behind.
+ * on demand within the timeout; and stores the lease. A missing optional capability is reported, a missing
+ * required one fails the whole acquire with every reason, and leaves no lease behind.
  */
 public final class Negotiator {
 
