@@ -441,6 +441,15 @@ final class Network implements AutoCloseable {
                 cold.getValueAtPercentile(50) / 1e6);
     }
 
+    /** Three broker replicas on PostgreSQL against this run's embedded broker: see {@link ControlPlane}. */
+    String controlPlane() throws Exception {
+        requireMesh();
+        try (ControlPlane plane = new ControlPlane(mode, Directories.fresh(dir.resolve("control-plane")), report,
+                targets)) {
+            return plane.run(client, jar(Services.BROKER), jar(Services.CORE));
+        }
+    }
+
     private void awaitCatalog(String capability) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {

@@ -124,6 +124,8 @@ final class Suite {
         steps.add(new Step("one hop: plain client, thin stub with tracing off and on, to a core runtime",
                 network::stubHop));
         steps.add(new Step("broker acquire, warm and cold (tier-2 load)", network::acquire));
+        steps.add(new Step("control plane: three broker replicas on PostgreSQL against the embedded broker",
+                network::controlPlane));
         steps.add(new Step("composition: score-and-sign across runtimes, each of its calls alone, the same work in "
                 + "one process", network::composition));
         return steps;

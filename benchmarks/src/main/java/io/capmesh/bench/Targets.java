@@ -21,7 +21,11 @@ final class Targets {
         RECLAIM("reclaim: plain / timers / static state / finalizers / active tasks", "100 / 90 / 80 / 95 / 70 %",
                 "100 % each, or a named leak report within 2 s"),
         HEAP("heap per loaded small extension", "~0.8 MB (100 loaded: 85 MB)", "<= 0.5 MB"),
-        START("runtime start to SERVING", "450-950 ms", "<= 1 s (class data sharing)");
+        START("runtime start to SERVING", "450-950 ms", "<= 1 s (class data sharing)"),
+        ACQUIRE_REPLICAS("warm acquire through one of three brokers on PostgreSQL", "-",
+                "<= 2x the single embedded broker, p50"),
+        REGISTRATION("runtime registered to acquirable through every broker", "-",
+                "<= one heartbeat interval + 100 ms");
 
         final String what;
         final String seed;
