@@ -17,9 +17,10 @@ import picocli.CommandLine.Option;
  */
 public final class BrokerTarget {
 
-    @Option(names = "--broker", paramLabel = "HOST:PORT", converter = HostPort.Converter.class,
-            description = "The broker's gRPC address (default: the local mesh's in --dir, else 127.0.0.1:9090).")
-    private HostPort broker;
+    @Option(names = "--broker", paramLabel = "HOST:PORT[,HOST:PORT...]", converter = BrokerAddress.Converter.class,
+            description = "The broker's gRPC address, or several replicas' separated by commas (default: the local"
+                    + " mesh's in --dir, else 127.0.0.1:9090).")
+    private BrokerAddress broker;
 
     @Option(names = "--tls", paramLabel = "DIR",
             description = "Talk mutual TLS with the certificates in DIR from `capmesh certs` (ca.pem, client.pem,"
@@ -35,11 +36,12 @@ public final class BrokerTarget {
     @Mixin
     private MeshDirectory directory;
 
-    public HostPort broker() {
+    public BrokerAddress broker() {
         if (broker != null) {
             return broker;
         }
-        return LocalMesh.brokerOf(directory.mesh().dir()).orElse(HostPort.loopback(LocalMesh.DEFAULT_BASE_PORT));
+        return BrokerAddress.of(LocalMesh.brokerOf(directory.mesh().dir())
+                .orElse(HostPort.loopback(LocalMesh.DEFAULT_BASE_PORT)));
     }
 
     /** How to secure channels to the broker and its runtimes, and who to say the caller is. */

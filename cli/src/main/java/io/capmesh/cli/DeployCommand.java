@@ -48,7 +48,7 @@ final class DeployCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ExtensionJar extension = ExtensionJar.read(jar);
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker, credentials)
                 : Runtimes.ofTier(extension.manifest().flatMap(ExtensionJar.Manifest::tier)
@@ -82,7 +82,7 @@ final class DeployCommand implements Callable<Integer> {
     }
 
     /** So that the next command can acquire what was just deployed. */
-    static void awaitBroker(Output output, HostPort broker, ChannelCredentials credentials,
+    static void awaitBroker(Output output, BrokerAddress broker, ChannelCredentials credentials,
                             List<Runtimes.Target> targets, Map<String, String> offers) {
         if (!Runtimes.awaitListed(broker, credentials, targets, offers, Duration.ofSeconds(10))) {
             output.note("the broker at " + broker + " does not list " + String.join(", ", offers.keySet())

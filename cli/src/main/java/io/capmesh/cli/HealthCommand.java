@@ -28,7 +28,7 @@ final class HealthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         BrokerHealthResponse health;
         try (Remote remote = Remote.broker(broker, target.credentials())) {
             health = CapabilityBrokerGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)

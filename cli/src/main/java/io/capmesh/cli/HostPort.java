@@ -7,7 +7,7 @@ import java.net.Socket;
 import picocli.CommandLine;
 
 /** A {@code host:port} address as given on the command line. */
-public record HostPort(String host, int port) {
+public record HostPort(String host, int port) implements Address {
 
     public HostPort {
         if (host == null || host.isBlank()) {

@@ -77,7 +77,7 @@ final class InvokeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         byte[] request = payload();
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         try (CapabilityClient client = CapabilityClient.builder().broker(broker.target()).account(account)
                 .credentials(target.credentials())
                 .attemptTimeout(timeout).retry(1, Duration.ofMillis(100), Duration.ofMillis(100)).build();

@@ -1,5 +1,6 @@
 package io.capmesh.cli;
 
+import io.capmesh.proto.client.BrokerChannels;
 import io.capmesh.stub.CapabilityCallException;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
@@ -17,22 +18,25 @@ import java.util.concurrent.TimeUnit;
 final class Remote implements AutoCloseable {
 
     private final String kind;
-    private final HostPort address;
+    private final Address address;
     private final ManagedChannel channel;
 
-    private Remote(String kind, HostPort address, ChannelCredentials credentials) {
+    private Remote(String kind, Address address, ChannelCredentials credentials) {
         this.kind = kind;
         this.address = address;
-        this.channel = Grpc.newChannelBuilderForAddress(address.host(), address.port(), credentials)
+        // a broker behind one address may be several replicas: a call that meets one gone is tried on another
+        this.channel = (kind.equals("broker")
+                ? BrokerChannels.builder(address.target(), credentials, BrokerChannels.Balancing.PICK_FIRST)
+                : Grpc.newChannelBuilder(address.target(), credentials))
                 .maxInboundMessageSize(64 << 20).build();
     }
 
-    static Remote broker(HostPort address) {
+    static Remote broker(BrokerAddress address) {
         return broker(address, InsecureChannelCredentials.create());
     }
 
     /** @param credentials plaintext, or TLS as {@link BrokerTarget#credentials()} says */
-    static Remote broker(HostPort address, ChannelCredentials credentials) {
+    static Remote broker(BrokerAddress address, ChannelCredentials credentials) {
         return new Remote("broker", address, credentials);
     }
 
@@ -48,7 +52,7 @@ final class Remote implements AutoCloseable {
         return channel;
     }
 
-    HostPort address() {
+    Address address() {
         return address;
     }
 
@@ -61,7 +65,7 @@ final class Remote implements AutoCloseable {
         return failure(kind, address, e.getStatus(), "");
     }
 
-    static CliFailure failure(String kind, HostPort address, Status status, String context) {
+    static CliFailure failure(String kind, Address address, Status status, String context) {
         Status.Code code = status.getCode();
         if ((code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !address.accepts()) {
             return CliFailure.unreachable(unreachable(kind, address));
@@ -75,9 +79,9 @@ final class Remote implements AutoCloseable {
     }
 
     /** A thin-stub failure: at the broker (acquire) or at a runtime (invoke). */
-    static CliFailure failure(CapabilityCallException e, HostPort broker) {
+    static CliFailure failure(CapabilityCallException e, Address broker) {
         boolean atBroker = e.method().startsWith("CapabilityBroker/") || e.endpoint().isEmpty();
-        HostPort address = atBroker ? broker : HostPort.parse(e.endpoint());
+        Address address = atBroker ? broker : HostPort.parse(e.endpoint());
         Status.Code code = e.code();
         if ((code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && !address.accepts()) {
             return CliFailure.unreachable(unreachable(atBroker ? "broker" : "runtime", address));
@@ -90,7 +94,7 @@ final class Remote implements AutoCloseable {
         return code == Status.Code.NOT_FOUND ? CliFailure.notFound(message) : CliFailure.failed(message);
     }
 
-    static String unreachable(String kind, HostPort address) {
+    static String unreachable(String kind, Address address) {
         return kind.equals("broker")
                 ? "no broker at " + address + ": start one with `capmesh up` or pass --broker"
                 : "no runtime at " + address + ": check it with `capmesh health`, or pass another --runtime";

@@ -32,7 +32,7 @@ final class Runtimes {
     }
 
     /** {@code --runtime}: a {@code host:port}, or a tier whose registered runtimes are all meant. */
-    static List<Target> named(String runtime, HostPort broker, ChannelCredentials credentials) {
+    static List<Target> named(String runtime, BrokerAddress broker, ChannelCredentials credentials) {
         if (ADDRESS.matcher(runtime).matches()) {
             try {
                 return List.of(new Target(runtime, HostPort.parse(runtime)));
@@ -43,7 +43,7 @@ final class Runtimes {
         return ofTier(runtime, broker, credentials);
     }
 
-    static List<Target> ofTier(String tier, HostPort broker, ChannelCredentials credentials) {
+    static List<Target> ofTier(String tier, BrokerAddress broker, ChannelCredentials credentials) {
         List<RuntimeHealth> registered = registered(broker, credentials);
         List<Target> targets = registered.stream().filter(r -> r.getRuntimeTier().equals(tier))
                 .map(r -> new Target(r.getRuntimeId(), HostPort.of(r.getEndpoint()))).toList();
@@ -58,12 +58,12 @@ final class Runtimes {
     }
 
     /** Whether some runtime of a tier is registered. */
-    static boolean hasTier(String tier, HostPort broker, ChannelCredentials credentials) {
+    static boolean hasTier(String tier, BrokerAddress broker, ChannelCredentials credentials) {
         return registered(broker, credentials).stream().anyMatch(r -> r.getRuntimeTier().equals(tier));
     }
 
     /** The registered runtimes that have an extension loaded (any version, or the one given). */
-    static List<Target> withLoaded(String extensionId, Optional<String> version, HostPort broker,
+    static List<Target> withLoaded(String extensionId, Optional<String> version, BrokerAddress broker,
                                    ChannelCredentials credentials) {
         List<Target> targets = new ArrayList<>();
         for (RuntimeHealth runtime : registered(broker, credentials)) {
@@ -96,7 +96,7 @@ final class Runtimes {
      * @param offers capability name to version, as each runtime published it
      * @return false when the broker did not list them all in time, or cannot be asked
      */
-    static boolean awaitListed(HostPort broker, ChannelCredentials credentials, List<Target> runtimes,
+    static boolean awaitListed(BrokerAddress broker, ChannelCredentials credentials, List<Target> runtimes,
                                Map<String, String> offers, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (Remote remote = Remote.broker(broker, credentials)) {
@@ -124,7 +124,7 @@ final class Runtimes {
         }
     }
 
-    private static List<RuntimeHealth> registered(HostPort broker, ChannelCredentials credentials) {
+    private static List<RuntimeHealth> registered(BrokerAddress broker, ChannelCredentials credentials) {
         try (Remote remote = Remote.broker(broker, credentials)) {
             return CapabilityBrokerGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(5, TimeUnit.SECONDS)
                     .health(BrokerHealthRequest.getDefaultInstance()).getRuntimesList();

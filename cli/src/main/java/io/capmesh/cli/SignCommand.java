@@ -106,7 +106,7 @@ final class SignCommand implements Callable<Integer> {
 
     /** The key never leaves the crypto runtime: it signs the digest, and its public half names the key. */
     private Signed signInCryptoRuntime(byte[] jar, String keyId) throws IOException {
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         try (CapabilityClient client = CapabilityClient.builder().broker(broker.target()).account(account)
                 .credentials(target.credentials()).build();
              Capabilities caps = client.acquire(Acquire.require("crypto.keys").andRequire("crypto.sign"))) {

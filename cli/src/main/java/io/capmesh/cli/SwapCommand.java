@@ -48,7 +48,7 @@ final class SwapCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ExtensionJar extension = ExtensionJar.read(jar);
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets;
         if (runtime != null) {

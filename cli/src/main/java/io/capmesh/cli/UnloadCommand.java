@@ -52,7 +52,7 @@ final class UnloadCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker, credentials)
                 : Runtimes.withLoaded(id, Optional.ofNullable(version), broker, credentials);

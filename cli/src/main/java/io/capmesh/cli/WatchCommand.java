@@ -31,6 +31,8 @@ import picocli.CommandLine.Option;
 final class WatchCommand implements Callable<Integer> {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+    /** How long a stream must have run for its end to be resumed rather than reported. */
+    private static final Duration RESUME_AFTER = Duration.ofSeconds(5);
 
     @Mixin
     private BrokerTarget target;
@@ -54,7 +56,7 @@ final class WatchCommand implements Callable<Integer> {
         if (count != null && count < 1) {
             throw CliFailure.usage("--count must be at least 1, got " + count);
         }
-        HostPort broker = target.broker();
+        BrokerAddress broker = target.broker();
         int seen = 0;
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, "capmesh-watch-timer");
@@ -74,11 +76,25 @@ final class WatchCommand implements Callable<Integer> {
                 output.note("watching " + broker + (prefix.isEmpty() ? "" : " for " + prefix + "*")
                         + (count != null ? " until " + count + " events" : "")
                         + (duration != null ? " for " + Durations.brief(duration) : "") + " (Ctrl-C stops)");
-                Iterator<WatchEvent> events = CapabilityBrokerGrpc.newBlockingStub(remote.channel())
-                        .watch(WatchRequest.newBuilder().setNamePrefix(prefix).build());
-                while ((count == null || seen < count) && events.hasNext()) {
-                    print(events.next());
-                    seen++;
+                while (true) {
+                    long opened = System.nanoTime();
+                    try {
+                        Iterator<WatchEvent> events = CapabilityBrokerGrpc.newBlockingStub(remote.channel())
+                                .watch(WatchRequest.newBuilder().setNamePrefix(prefix).build());
+                        while ((count == null || seen < count) && events.hasNext()) {
+                            print(events.next());
+                            seen++;
+                        }
+                        break;
+                    } catch (StatusRuntimeException e) {
+                        // a broker replica closes its connections after a while, or goes: a stream that ran
+                        // for a while is opened again (on any replica); one that fails at once is an error
+                        if (e.getStatus().getCode() != Status.Code.UNAVAILABLE
+                                || System.nanoTime() - opened < RESUME_AFTER.toNanos()) {
+                            throw e;
+                        }
+                        output.note("the stream ended (" + Remote.describe(e.getStatus()) + "); watching again");
+                    }
                 }
             } catch (StatusRuntimeException e) {
                 if (e.getStatus().getCode() != Status.Code.CANCELLED || !watching.isCancelled()) {

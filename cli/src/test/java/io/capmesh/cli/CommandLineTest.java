@@ -40,6 +40,9 @@ class CommandLineTest {
     @Test
     void malformedValuesAreBadUsage() {
         assertThat(Cli.run("list", "--broker", "nowhere").exit()).isEqualTo(ExitCode.USAGE);
+        Cli.Run badReplica = Cli.run("list", "--broker", "127.0.0.1:9090,nowhere");
+        assertThat(badReplica.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(badReplica.err()).contains("'nowhere' is not host:port");
         assertThat(Cli.run("acquire", "core.json", "--timeout", "soon").err()).contains("not a duration");
         assertThat(Cli.run("acquire").exit()).isEqualTo(ExitCode.USAGE);
         assertThat(Cli.run("acquire", "@^1").err()).contains("names no capability");
@@ -61,6 +64,9 @@ class CommandLineTest {
             assertThat(run.exit()).as(run.toString()).isEqualTo(ExitCode.UNREACHABLE);
             assertThat(run.err()).contains("no broker at 127.0.0.1:1: start one with `capmesh up` or pass --broker");
         }
+        Cli.Run none = Cli.run("list", "--broker", "127.0.0.1:1,127.0.0.1:2");
+        assertThat(none.exit()).as(none.toString()).isEqualTo(ExitCode.UNREACHABLE);
+        assertThat(none.err()).contains("no broker at 127.0.0.1:1,127.0.0.1:2");
     }
 
     @Test
@@ -96,6 +102,10 @@ class CommandLineTest {
     void partsParseAsPeopleWriteThem() {
         assertThat(HostPort.parse("[::1]:9090")).isEqualTo(new HostPort("::1", 9090));
         assertThat(HostPort.parse("[::1]:9090").target()).isEqualTo("[::1]:9090");
+        assertThat(BrokerAddress.parse("10.0.0.1:9090, broker-b:9090").replicas())
+                .containsExactly(new HostPort("10.0.0.1", 9090), new HostPort("broker-b", 9090));
+        assertThat(BrokerAddress.parse("10.0.0.1:9090,broker-b:9090").target())
+                .isEqualTo("10.0.0.1:9090,broker-b:9090");
         assertThat(new Wanted.Converter().convert("data.sql@>=1.0.0 <2.0.0"))
                 .isEqualTo(new Wanted("data.sql", ">=1.0.0 <2.0.0"));
         assertThat(new Durations().convert("500ms")).isEqualTo(Duration.ofMillis(500));

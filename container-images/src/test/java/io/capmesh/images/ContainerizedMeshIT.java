@@ -68,11 +68,12 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
 import org.testcontainers.utility.DockerImageName;
 
 /**
- * The mesh from its real images, as a cluster would run it: PostgreSQL, a broker keeping its leases there, and the
- * four runtimes (two replicas of the ml tier) on one Docker network, each container with a read-only root file
- * system, a memory limit and the class data sharing archive required. The test JVM is the thin stub: it reaches
- * the broker on a published port and the runtimes at the addresses they registered (their container addresses).
- * The tests run in order on one mesh because the last one kills a runtime.
+ * The mesh from its real images, as a cluster would run it: PostgreSQL, two broker replicas sharing it behind one L4
+ * balancer (HAProxy, playing kube-proxy in front of a Service), and the four runtimes (two replicas of the ml tier)
+ * on one Docker network, each service container with a read-only root file system, a memory limit and the class
+ * data sharing archive required. The runtimes and the test JVM, which is the thin stub, reach the brokers only
+ * through the balancer's one address; the stub calls the runtimes at the addresses they registered (their container
+ * addresses). The tests run in order on one mesh because the last ones kill a runtime and a broker.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ContainerizedMeshIT {
@@ -87,7 +88,8 @@ class ContainerizedMeshIT {
 
     static Network network;
     static PostgreSQLContainer postgres;
-    static GenericContainer<?> broker;
+    /** The one address of the broker replicas, as a Service's is. */
+    static GenericContainer<?> balancer;
     /** Every service container by name, with its gRPC and management ports inside the container. */
     static final Map<String, Service> services = new LinkedHashMap<>();
     static CapabilityClient client;
@@ -105,14 +107,23 @@ class ContainerizedMeshIT {
         network = Network.newNetwork();
         postgres = LocalContainers.postgres().withNetwork(network).withNetworkAliases("postgres");
         String database = "jdbc:postgresql://postgres:5432/" + postgres.getDatabaseName();
-        broker = service("broker", 9090, 8090)
+        for (String replica : List.of("broker-a", "broker-b")) {
+            service(replica, "broker", 9090, 8090)
+                    .withNetworkAliases(replica)
+                    .withEnv("CAPMESH_BROKER_STORE_URL", database)
+                    .withEnv("CAPMESH_BROKER_STORE_USERNAME", postgres.getUsername())
+                    .withEnv("CAPMESH_BROKER_STORE_PASSWORD", postgres.getPassword())
+                    .withEnv("CAPMESH_BROKER_HEARTBEATINTERVAL", "500ms")
+                    .withEnv("CAPMESH_BROKER_UNHEALTHYAFTER", "2s")
+                    .dependsOn(postgres);
+        }
+        balancer = LocalContainers.container("haproxy")
+                .withNetwork(network)
                 .withNetworkAliases("broker")
-                .withEnv("CAPMESH_BROKER_STORE_URL", database)
-                .withEnv("CAPMESH_BROKER_STORE_USERNAME", postgres.getUsername())
-                .withEnv("CAPMESH_BROKER_STORE_PASSWORD", postgres.getPassword())
-                .withEnv("CAPMESH_BROKER_HEARTBEATINTERVAL", "500ms")
-                .withEnv("CAPMESH_BROKER_UNHEALTHYAFTER", "2s")
-                .dependsOn(postgres);
+                .withExposedPorts(9090)
+                .withLogConsumer(frame -> appendLog("balancer", frame.getUtf8String()))
+                .dependsOn(services.get("broker-a").container(), services.get("broker-b").container())
+                .waitingFor(Wait.forListeningPort());
         runtime("core-runtime", 9091, 8091);
         runtime("data-runtime", 9092, 8092)
                 .withEnv("CAPMESH_DATA_DATASOURCES_MAIN_URL", database)
@@ -127,7 +138,7 @@ class ContainerizedMeshIT {
 
         // A killed container's address answers nothing, as a deleted pod's does: the connect timeout (well under
         // the attempt's deadline) is what turns a reconnect to it into a failover to the next replica.
-        client = CapabilityClient.builder().broker(broker.getHost() + ":" + broker.getMappedPort(9090))
+        client = CapabilityClient.builder().broker(balancer.getHost() + ":" + balancer.getMappedPort(9090))
                 .account("acme").attemptTimeout(Duration.ofSeconds(5)).connectTimeout(Duration.ofSeconds(1))
                 .build();
         awaitCatalog(Duration.ofSeconds(60));
@@ -139,6 +150,9 @@ class ContainerizedMeshIT {
             client.close();
         }
         services.values().forEach(s -> s.container().stop());
+        if (balancer != null) {
+            balancer.stop();
+        }
         if (postgres != null) {
             postgres.stop();
         }
@@ -252,6 +266,29 @@ class ContainerizedMeshIT {
         }
     }
 
+    @Test
+    @Order(5)
+    void killingABrokerReplicaBehindTheBalancerFailsNoAcquireOrCall() throws Exception {
+        BackgroundLoad load = BackgroundLoad.start(2, () -> {
+            try (Capabilities caps = client.acquire(Acquire.require("core.json", "^1"))) {
+                assertThat(new String(caps.get("core.json").invoke("canonicalize", "{\"b\":1,\"a\":2}"
+                        .getBytes(UTF_8)), UTF_8)).isEqualTo("{\"a\":2,\"b\":1}");
+            }
+        });
+        Thread.sleep(1_500);
+        int beforeKill = load.calls();
+        GenericContainer<?> victim = services.get("broker-a").container();
+        victim.getDockerClient().killContainerCmd(victim.getContainerId()).exec();
+        Thread.sleep(3_000);
+        load.close();
+
+        assertThat(load.failures()).isEmpty();
+        assertThat(beforeKill).isGreaterThan(5);
+        assertThat(load.calls() - beforeKill).as("acquire + call rounds after the kill").isGreaterThan(5);
+        System.out.printf("broker failover behind the balancer: %d rounds, %d after the kill, 0 failed%n",
+                load.calls(), load.calls() - beforeKill);
+    }
+
     /** Reads a flower's features from the data tier, classifies them on the ml tier and signs the verdict. */
     private static String scoreAndSign(Capabilities caps, String keyId, long flowerId) throws Exception {
         QueryResult row = QueryResult.parseFrom(caps.get("data.sql").invoke("query", QueryRequest.newBuilder()
@@ -304,7 +341,7 @@ class ContainerizedMeshIT {
         return service(name, image, grpcPort, managementPort)
                 .withEnv("CAPMESH_RUNTIME_BROKER_ADDRESS", "broker:9090")
                 .withEnv("CAPMESH_RUNTIME_BROKER_ADVERTISEHOST", "")
-                .dependsOn(broker);
+                .dependsOn(balancer);
     }
 
     private static GenericContainer<?> service(String name, int grpcPort, int managementPort) {

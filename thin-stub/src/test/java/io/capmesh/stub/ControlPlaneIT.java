@@ -235,6 +235,54 @@ class ControlPlaneIT {
         }
     }
 
+    @Test
+    @Order(5)
+    void aReplicaAtTheBoundTakesNoNewAccountAndOnlyTheAccountsThatMustMoveDo() {
+        List<ServiceProcess> live = List.of(brokers.get(0), brokers.get(2)); // broker 1 was killed
+        int accounts = 1000;
+        // where rendezvous alone puts each account: acquired and released, so no load is held meanwhile
+        int[] preferred = new int[accounts];
+        for (int account = 0; account < accounts; account++) {
+            CapabilityBrokerBlockingStub broker = stub(live.get(account % 2));
+            AcquireResponse lease = broker.acquire(acquire("bounded-" + account, "core.compress"));
+            preferred[account] = indexOf(lease.getAcquired(0).getEndpoint());
+            broker.release(ReleaseRequest.newBuilder().setLeaseId(lease.getLeaseId())
+                    .setAccount("bounded-" + account).build());
+        }
+        // one account that prefers runtime 0 holds 150 leases there (an account stays where it is placed): runtime
+        // 0 starts far past the bound, and the accounts that prefer it must go elsewhere until the others catch up
+        long[] held = new long[3];
+        String heavy = "bounded-" + java.util.stream.IntStream.range(0, accounts).filter(a -> preferred[a] == 0)
+                .findFirst().orElseThrow();
+        for (int i = 0; i < 150; i++) {
+            AcquireResponse lease = stub(live.get(i % 2)).acquire(acquire(heavy, "core.compress"));
+            assertThat(indexOf(lease.getAcquired(0).getEndpoint())).isZero();
+            held[0]++;
+        }
+        int moved = 0;
+        for (int account = 0; account < accounts; account++) {
+            if (heavy.equals("bounded-" + account)) {
+                continue;
+            }
+            long total = held[0] + held[1] + held[2];
+            long bound = (long) Math.ceil(1.25 * (total + 1) / 3);
+            AcquireResponse lease = stub(live.get(account % 2))
+                    .acquire(acquire("bounded-" + account, "core.compress"));
+            int chosen = indexOf(lease.getAcquired(0).getEndpoint());
+            assertThat(held[chosen]).as("bounded-%d placed on runtime %d at the bound %d", account, chosen, bound)
+                    .isLessThan(bound);
+            if (chosen != preferred[account]) {
+                assertThat(held[preferred[account]]).as("bounded-%d moved off runtime %d below the bound %d",
+                        account, preferred[account], bound).isGreaterThanOrEqualTo(bound);
+                moved++;
+            }
+            held[chosen]++;
+        }
+        System.out.printf("bounded load: leases per runtime %s, %d of %d accounts moved off their first choice%n",
+                java.util.Arrays.toString(held), moved, accounts - 1);
+        assertThat(moved).isGreaterThan(0);
+    }
+
     private static ServiceProcess startBroker(int index, int port) throws Exception {
         return ServiceProcess.start(BROKER, dir.resolve("broker-" + index + ".log"), port,
                 "--capmesh.broker.store.url=" + postgres.getJdbcUrl(),
@@ -254,8 +302,12 @@ class ControlPlaneIT {
     }
 
     private static AcquireRequest acquire(String account) {
+        return acquire(account, "core.json");
+    }
+
+    private static AcquireRequest acquire(String account, String capability) {
         return AcquireRequest.newBuilder().setAccount(account).setTimeoutMillis(10_000)
-                .addRequired(CapabilityRequest.newBuilder().setName("core.json")).build();
+                .addRequired(CapabilityRequest.newBuilder().setName(capability)).build();
     }
 
     private static int indexOf(Endpoint endpoint) {

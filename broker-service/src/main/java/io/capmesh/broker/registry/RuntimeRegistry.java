@@ -116,7 +116,8 @@ public final class RuntimeRegistry {
     public boolean heartbeat(String id, ServingState state, List<CapabilityOffer> offers) {
         Instant now = clock.instant();
         Runtime known = runtimes.get(id);
-        if (known != null && known.state() == state && known.offers().equals(offers) && store.touch(id, state, now, self)) {
+        if (known != null && known.state() == state && known.offers().equals(offers)
+                && store.touch(id, state, now, self)) {
             return true;
         }
         Runtime heard = known != null ? known.heard(offers, state, now, self) : null;
@@ -199,7 +200,8 @@ public final class RuntimeRegistry {
         Instant silentSince = clock.instant().minus(unhealthyAfter);
         return rows.stream().map(runtime -> runtime.state() == ServingState.SERVING
                 && runtime.lastHeartbeat().isBefore(silentSince)
-                ? runtime.heard(runtime.offers(), ServingState.UNKNOWN_STATE, runtime.lastHeartbeat(), runtime.heardBy())
+                ? runtime.heard(runtime.offers(), ServingState.UNKNOWN_STATE, runtime.lastHeartbeat(),
+                        runtime.heardBy())
                 : runtime).toList();
     }
 
