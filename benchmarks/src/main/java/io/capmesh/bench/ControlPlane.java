@@ -70,8 +70,15 @@ final class ControlPlane implements AutoCloseable {
             Histogram single = Lifecycle.histogram();
             Histogram shared = Lifecycle.histogram();
             int perTurn = Math.max(1, mode.acquireRuns() / mode.turns());
-            warmUp(embedded, perTurn);
-            warmUp(replica, perTurn);
+            // the replicas have just started: as many acquires untimed as are timed, on every replica, so that
+            // they compile their path (and the PostgreSQL driver's) as the embedded broker long has
+            warmUp(embedded, mode.acquireRuns());
+            for (ServiceProcess broker : brokers) {
+                try (CapabilityClient warming = CapabilityClient.builder().broker("127.0.0.1:" + broker.port())
+                        .account(ACCOUNT).build()) {
+                    warmUp(warming, mode.acquireRuns());
+                }
+            }
             for (int turn = 0; turn < mode.turns(); turn++) {
                 acquire(embedded, perTurn, single);
                 acquire(replica, perTurn, shared);
@@ -80,7 +87,7 @@ final class ControlPlane implements AutoCloseable {
 
             Table table = new Table("Control plane",
                     "Warm acquires of core.echo (CapabilityClient.acquire, the lease released after each, untimed), "
-                            + "in turns of " + perTurn + ": through the run's single embedded broker (SQLite), and "
+                            + "after as many untimed on each broker, in turns of " + perTurn + ": through the run's single embedded broker (SQLite), and "
                             + "through one of three broker replicas sharing a PostgreSQL 15 on loopback. Then a "
                             + "runtime registered through one replica, until an Acquire of its capability answers "
                             + "on each of the other two (polled every millisecond; heartbeat interval "
