@@ -1,5 +1,6 @@
 package io.capmesh.proto.client;
 
+import io.grpc.Attributes;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.NameResolver;
 import io.grpc.NameResolverProvider;
@@ -37,7 +38,9 @@ public final class AddressListResolverProvider extends NameResolverProvider {
                 List<EquivalentAddressGroup> groups = new ArrayList<>();
                 try {
                     for (String hostPort : list.split(",")) {
-                        groups.add(new EquivalentAddressGroup(address(hostPort.strip())));
+                        // each replica is checked against its own name under TLS, not the first one's
+                        groups.add(new EquivalentAddressGroup(address(hostPort.strip()), Attributes.newBuilder()
+                                .set(EquivalentAddressGroup.ATTR_AUTHORITY_OVERRIDE, hostPort.strip()).build()));
                     }
                 } catch (IllegalArgumentException e) {
                     listener.onError(Status.UNAVAILABLE.withDescription(e.getMessage()));
