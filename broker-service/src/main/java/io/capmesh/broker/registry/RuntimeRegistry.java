@@ -2,6 +2,7 @@ package io.capmesh.broker.registry;
 
 import io.capmesh.proto.v1.CapabilityOffer;
 import io.capmesh.proto.v1.Endpoint;
+import io.capmesh.proto.v1.RegisterRequest;
 import io.capmesh.proto.v1.ServingState;
 import io.grpc.Status;
 import java.time.Clock;
@@ -51,6 +52,12 @@ public final class RuntimeRegistry {
         /** What clients are told: its heartbeat state, unless its health probe says it does not serve. */
         public ServingState effectiveState() {
             return state == ServingState.SERVING && !reachable ? ServingState.NOT_SERVING : state;
+        }
+
+        /** What the runtime registered as, with these offers: the row's registration column. */
+        RegisterRequest registration(List<CapabilityOffer> withOffers) {
+            return RegisterRequest.newBuilder().setRuntimeId(id).setRuntimeTier(tier).setEndpoint(endpoint)
+                    .addAllOffers(withOffers).build();
         }
 
         Runtime heard(List<CapabilityOffer> newOffers, ServingState newState, Instant at, String by) {
@@ -161,8 +168,7 @@ public final class RuntimeRegistry {
     /** Records that a runtime has just loaded something (before its next heartbeat says so). */
     public void updateOffers(String id, List<CapabilityOffer> offers) {
         Runtime known = runtimes.get(id);
-        if (known != null && !known.offers().equals(offers)) {
-            store.rewrite(known.heard(offers, known.state(), known.lastHeartbeat(), known.heardBy()));
+        if (known != null && !known.offers().equals(offers) && store.offers(id, known.registration(offers))) {
             refresh();
         }
     }

@@ -125,6 +125,18 @@ public final class RuntimeStore {
     }
 
     /**
+     * Replaces a runtime's offers alone (it has just loaded something, before its next heartbeat says so), keeping
+     * when it was last heard.
+     *
+     * @return whether the row was there
+     */
+    boolean offers(String id, RegisterRequest registration) {
+        return database.use("record a runtime's offers in", c -> inTransaction(c, () ->
+                update(c, "UPDATE mesh_runtime SET registration = ? WHERE id = ?", registration.toByteArray(), id) == 1
+                        && raise(c)));
+    }
+
+    /**
      * Records a heartbeat that changed nothing but the time: the row still has this state, and the same broker
      * heard the runtime last.
      *
@@ -171,8 +183,7 @@ public final class RuntimeStore {
     }
 
     private static Object[] columns(Runtime runtime, boolean withReachable) {
-        byte[] registration = RegisterRequest.newBuilder().setRuntimeId(runtime.id()).setRuntimeTier(runtime.tier())
-                .setEndpoint(runtime.endpoint()).addAllOffers(runtime.offers()).build().toByteArray();
+        byte[] registration = runtime.registration(runtime.offers()).toByteArray();
         List<Object> columns = new ArrayList<>(List.of(registration, runtime.state().getNumber()));
         if (withReachable) {
             columns.add(runtime.reachable() ? 1 : 0);

@@ -101,6 +101,22 @@ class SharedRegistryTest {
     }
 
     @Test
+    void offersRecordedAfterALoadKeepWhenTheRuntimeWasLastHeard() {
+        RuntimeRegistry a = replica("a");
+        a.register("rt-1", "core", endpoint(7001), List.of(offer("core.json", "1.0.0")));
+        clock.advance(Duration.ofSeconds(4));
+        a.heartbeat("rt-1", ServingState.SERVING, List.of(offer("core.json", "1.0.0"))); // its time alone
+        Instant heard = clock.instant();
+
+        a.updateOffers("rt-1", List.of(offer("core.json", "1.0.0"), offer("core.text", "1.0.0")));
+        assertThat(a.placements("core.text")).hasSize(1);
+        assertThat(a.lastHeartbeats()).containsEntry("rt-1", heard);
+        clock.advance(Duration.ofSeconds(4)); // 8 s after it registered, 4 s after it was last heard
+        a.sweep();
+        assertThat(a.get("rt-1").orElseThrow().healthy()).isTrue();
+    }
+
+    @Test
     void aRuntimeSilentOnEveryReplicaTurnsUnhealthyThenIsForgottenEverywhere() {
         RuntimeRegistry a = replica("a");
         RuntimeRegistry b = replica("b");
