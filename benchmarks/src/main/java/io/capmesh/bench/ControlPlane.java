@@ -54,12 +54,10 @@ final class ControlPlane implements AutoCloseable {
         started.add(postgres);
         List<ServiceProcess> brokers = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            int index = i;
             brokers.add(ServiceProcess.start(brokerJar, dir.resolve("broker-" + i + ".log"),
                     "--capmesh.broker.store.url=" + postgres.jdbcUrl(),
                     "--capmesh.broker.store.username=" + postgres.user(),
-                    "--capmesh.broker.heartbeat-interval=" + HEARTBEAT.toMillis() + "ms",
-                    "--spring.application.name=broker-" + index));
+                    "--capmesh.broker.heartbeat-interval=" + HEARTBEAT.toMillis() + "ms"));
             started.add(brokers.get(i));
         }
         String all = brokers.stream().map(b -> "127.0.0.1:" + b.port()).collect(Collectors.joining(","));
@@ -88,7 +86,7 @@ final class ControlPlane implements AutoCloseable {
             Table table = new Table("Control plane",
                     "Warm acquires of core.echo (CapabilityClient.acquire, the lease released after each, untimed), "
                             + "after as many untimed on each broker, in turns of " + perTurn + ": through the run's single embedded broker (SQLite), and "
-                            + "through one of three broker replicas sharing a PostgreSQL 15 on loopback. Then a "
+                            + "through one of three broker replicas sharing a PostgreSQL on loopback. Then a "
                             + "runtime registered through one replica, until an Acquire of its capability answers "
                             + "on each of the other two (polled every millisecond; heartbeat interval "
                             + HEARTBEAT.toMillis() + " ms, registry poll interval the default).",

@@ -47,7 +47,7 @@ class BrokerConfiguration {
      */
     @Bean
     RuntimeRegistry runtimeRegistry(BrokerProperties properties, Database store, Clock clock) {
-        return new RuntimeRegistry(new RuntimeStore(store, clock.instant()), clock, properties.unhealthyAfter(),
+        return new RuntimeRegistry(new RuntimeStore(store), clock, properties.unhealthyAfter(),
                 properties.dropAfter(), properties.unhealthyAfter(), replicaName());
     }
 

@@ -14,7 +14,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * {@code capmesh.broker.*}.
  *
  * @param heartbeatInterval  how often runtimes are asked to heartbeat
- * @param unhealthyAfter     silence after which a runtime is marked unhealthy and gets no new leases
+ * @param unhealthyAfter     silence after which a runtime is marked unhealthy and gets no new leases; also how long a
+ *                           replica answers from its copy of the registry when it cannot read the store again
  * @param dropAfter          silence after which a runtime is forgotten
  * @param healthProbeInterval how often each runtime's grpc.health.v1 is asked whether it serves (0: never)
  * @param leaseTtl           how long a lease lives unless renewed

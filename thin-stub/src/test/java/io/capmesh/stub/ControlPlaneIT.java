@@ -289,7 +289,8 @@ class ControlPlaneIT {
                 "--capmesh.broker.store.username=" + postgres.getUsername(),
                 "--capmesh.broker.store.password=" + postgres.getPassword(),
                 "--capmesh.broker.heartbeat-interval=" + HEARTBEAT.toMillis() + "ms",
-                "--capmesh.broker.unhealthy-after=3s");
+                "--capmesh.broker.unhealthy-after=3s",
+                "--capmesh.broker.lease-ttl=10m"); // the bounded-load test's leases outlive its thousands of calls
     }
 
     private static CapabilityBrokerBlockingStub stub(ServiceProcess broker) {

@@ -67,7 +67,7 @@ public final class Negotiator {
     public AcquireResponse acquire(AcquireRequest request) {
         validate(request);
         registry.requireCurrent();
-        long revision = registry.revision();
+        RuntimeRegistry.View view = registry.view(); // one view for the whole acquire
         long deadline = System.nanoTime() + Duration.ofMillis(request.getTimeoutMillis()).toNanos();
         Deque<Wanted> work = new ArrayDeque<>();
         request.getRequiredList().forEach(r -> work.add(new Wanted(r.getName(), r.getVersionRange(), true, null)));
@@ -87,7 +87,7 @@ public final class Negotiator {
                 }
                 continue;
             }
-            Result result = choose(wanted, request, deadline);
+            Result result = choose(view, wanted, request, deadline);
             if (result.chosen() != null) {
                 chosen.put(wanted.name(), result.chosen());
                 for (Dependency dependency : result.chosen().placement().offer().getDependenciesList()) {
@@ -115,7 +115,7 @@ public final class Negotiator {
         AcquireResponse.Builder response = AcquireResponse.newBuilder()
                 .setLeaseId(lease.id())
                 .setExpiresAt(Timestamps.of(lease.expiresAt()))
-                .setRegistryRevision(revision)
+                .setRegistryRevision(view.revision())
                 .addAllMissing(missing);
         chosen.forEach((name, choice) -> response.addAcquired(AcquiredCapability.newBuilder()
                 .setName(name)
@@ -137,8 +137,8 @@ public final class Negotiator {
         }
     }
 
-    private Result choose(Wanted wanted, AcquireRequest request, long deadline) {
-        List<Placement> offered = registry.placements(wanted.name());
+    private Result choose(RuntimeRegistry.View view, Wanted wanted, AcquireRequest request, long deadline) {
+        List<Placement> offered = view.placements(wanted.name());
         if (offered.isEmpty()) {
             return Result.missing(Status.Code.NOT_FOUND, "no runtime offers " + wanted.name());
         }
@@ -160,8 +160,10 @@ public final class Negotiator {
         List<Placement> matching = healthy.stream()
                 .filter(p -> p.offer().getCapability().getVersion().equals(version)).toList();
         List<Placement> loaded = matching.stream().filter(p -> p.offer().getTier() == Tier.TIER_LOADED).toList();
-        List<Placement> ranked = rank(loaded.isEmpty() ? matching : loaded, wanted.name(), request,
-                leases.placements(wanted.name(), request.getAccount()));
+        List<Placement> candidates = loaded.isEmpty() ? matching : loaded;
+        List<Placement> ranked = rank(candidates, wanted.name(), request, candidates.size() < 2
+                ? new LeaseStore.Placements(Map.of(), Optional.empty()) // one replica: no count can change the choice
+                : leases.placements(wanted.name(), request.getAccount()));
         List<String> failures = new ArrayList<>();
         Status.Code code = Status.Code.UNAVAILABLE;
         for (int i = 0; i < ranked.size(); i++) {

@@ -108,22 +108,6 @@ public final class JdbcLeaseStore implements LeaseStore {
         long expiresAt = expiry(now, ttl);
         String id = newId();
         Lease lease = new Lease(id, account, Instant.ofEpochMilli(expiresAt), held);
-        if (database.postgres() && !held.isEmpty()) {
-            // one statement, so one round trip that commits: an acquire's only write
-            return run("write a lease to", c -> {
-                StringBuilder sql = new StringBuilder("""
-                        WITH new_lease AS (INSERT INTO lease (id, account, expires_at, created_at) VALUES (?, ?, ?, ?))
-                        INSERT INTO lease_grant (lease_id, seq, capability, version, runtime_id, host, port) VALUES """);
-                List<Object> args = new ArrayList<>(List.of(id, account, expiresAt, now.toEpochMilli()));
-                for (int i = 0; i < held.size(); i++) {
-                    Grant g = held.get(i);
-                    sql.append(i == 0 ? "" : ", ").append("(?, ?, ?, ?, ?, ?, ?)");
-                    args.addAll(List.of(id, i, g.capability(), g.version(), g.runtimeId(), g.host(), g.port()));
-                }
-                update(c, sql.toString(), args.toArray());
-                return lease;
-            });
-        }
         return run("write a lease to", c -> inTransaction(c, () -> {
             update(c, "INSERT INTO lease (id, account, expires_at, created_at) VALUES (?, ?, ?, ?)",
                     id, account, expiresAt, now.toEpochMilli());

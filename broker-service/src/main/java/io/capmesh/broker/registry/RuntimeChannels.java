@@ -30,7 +30,7 @@ public final class RuntimeChannels implements AutoCloseable {
     public RuntimeChannels(RuntimeRegistry registry, ClientInterceptor tracing, ChannelCredentials credentials) {
         this.tracing = tracing;
         this.credentials = credentials;
-        registry.onChange(change -> {
+        registry.onChange(changes -> changes.each().forEach(change -> {
             if (change.after() == null) {
                 close(target(change.before().endpoint()));
             } else if (change.after().effectiveState() == ServingState.SERVING
@@ -41,7 +41,7 @@ public final class RuntimeChannels implements AutoCloseable {
                     channel.resetConnectBackoff();
                 }
             }
-        });
+        }));
     }
 
     public ManagedChannel to(Endpoint endpoint) {

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,21 +76,53 @@ public final class RuntimeRegistry {
     public record Change(Runtime before, Runtime after) {
     }
 
+    /**
+     * What one read of the store changed: the views before and after, and each runtime's change between them (a
+     * read may bring several, made by several replicas).
+     */
+    public record Changes(View before, View after, List<Change> each) {
+    }
+
+    /**
+     * The registry at one revision of the store: every runtime, and what they offer. An acquire routes from one view
+     * throughout, so its answer's revision is the one it was routed from.
+     */
+    public record View(long revision, Map<String, Runtime> runtimes) {
+
+        static final View EMPTY = new View(-1, Map.of());
+
+        public Collection<Runtime> all() {
+            return runtimes.values();
+        }
+
+        /** Every runtime's offers of one capability. */
+        public List<Placement> placements(String capability) {
+            List<Placement> placements = new ArrayList<>();
+            for (Runtime runtime : runtimes.values()) {
+                for (CapabilityOffer offer : runtime.offers()) {
+                    if (offer.getCapability().getName().equals(capability)) {
+                        placements.add(new Placement(runtime, offer));
+                    }
+                }
+            }
+            return placements;
+        }
+    }
+
     private final RuntimeStore store;
-    private final List<Consumer<Change>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Changes>> listeners = new CopyOnWriteArrayList<>();
     private final Clock clock;
     private final Duration unhealthyAfter;
     private final Duration dropAfter;
     private final Duration staleAfter;
     private final String self;
-    private volatile Map<String, Runtime> runtimes = Map.of();
-    private volatile long revision = -1;
+    private volatile View view = View.EMPTY;
     /** When the store last answered a refresh (System.nanoTime), or 0 before the first. */
     private volatile long currentAt;
 
     /**
-     * Reads the store's registry at once: a replica that has started answers from the mesh's state, never from an
-     * empty view.
+     * Sweeps the store's registry and reads it at once: a replica that has started answers from the mesh's state,
+     * never from an empty view, and never from runtimes that went silent while no replica ran.
      *
      * @param self       this replica's name, recorded with the runtimes it hears
      * @param staleAfter how long this replica may answer from a copy the store could not refresh
@@ -102,16 +135,12 @@ public final class RuntimeRegistry {
         this.dropAfter = dropAfter;
         this.staleAfter = staleAfter;
         this.self = Objects.requireNonNull(self, "self");
+        sweep();
         refresh();
     }
 
-    public void onChange(Consumer<Change> listener) {
+    public void onChange(Consumer<Changes> listener) {
         listeners.add(listener);
-    }
-
-    /** This replica's name. */
-    public String self() {
-        return self;
     }
 
     public void register(String id, String tier, Endpoint endpoint, List<CapabilityOffer> offers) {
@@ -122,7 +151,7 @@ public final class RuntimeRegistry {
     /** @return false when the runtime is unknown (never registered, or forgotten): it must register again */
     public boolean heartbeat(String id, ServingState state, List<CapabilityOffer> offers) {
         Instant now = clock.instant();
-        Runtime known = runtimes.get(id);
+        Runtime known = view.runtimes().get(id);
         if (known != null && known.state() == state && known.offers().equals(offers)
                 && store.touch(id, state, now, self)) {
             return true;
@@ -131,7 +160,7 @@ public final class RuntimeRegistry {
         if (heard == null) {
             // not in this replica's copy yet (registered through another a moment ago): the store decides
             refresh();
-            Runtime fresh = runtimes.get(id);
+            Runtime fresh = view.runtimes().get(id);
             if (fresh == null) {
                 return false;
             }
@@ -167,7 +196,7 @@ public final class RuntimeRegistry {
 
     /** Records that a runtime has just loaded something (before its next heartbeat says so). */
     public void updateOffers(String id, List<CapabilityOffer> offers) {
-        Runtime known = runtimes.get(id);
+        Runtime known = view.runtimes().get(id);
         if (known != null && !known.offers().equals(offers) && store.offers(id, known.registration(offers))) {
             refresh();
         }
@@ -178,15 +207,14 @@ public final class RuntimeRegistry {
      * Called after every change this replica makes, and every poll interval for the changes of the others.
      */
     public synchronized void refresh() {
-        long now = store.revision();
-        if (now != revision) {
+        View before = view;
+        if (store.revision() != before.revision()) {
             RuntimeStore.Snapshot snapshot = store.load();
-            Map<String, Runtime> fresh = new LinkedHashMap<>();
-            seen(snapshot.runtimes()).forEach(runtime -> fresh.put(runtime.id(), runtime));
-            Map<String, Runtime> before = runtimes;
-            runtimes = fresh;
-            revision = snapshot.revision();
-            announce(before, fresh);
+            Map<String, Runtime> runtimes = new LinkedHashMap<>();
+            snapshot.runtimes().forEach(runtime -> runtimes.put(runtime.id(), runtime));
+            View after = new View(snapshot.revision(), Collections.unmodifiableMap(runtimes));
+            view = after;
+            announce(before, after);
         }
         currentAt = System.nanoTime();
     }
@@ -196,19 +224,7 @@ public final class RuntimeRegistry {
      * a client could see changed, and a heartbeat alone changes nothing of that).
      */
     public Map<String, Instant> lastHeartbeats() {
-        Map<String, Instant> heard = new LinkedHashMap<>();
-        store.load().runtimes().forEach(runtime -> heard.put(runtime.id(), runtime.lastHeartbeat()));
-        return heard;
-    }
-
-    /** The rows as clients are told: one silent for too long but not swept yet is already what the sweep writes. */
-    private List<Runtime> seen(List<Runtime> rows) {
-        Instant silentSince = clock.instant().minus(unhealthyAfter);
-        return rows.stream().map(runtime -> runtime.state() == ServingState.SERVING
-                && runtime.lastHeartbeat().isBefore(silentSince)
-                ? runtime.heard(runtime.offers(), ServingState.UNKNOWN_STATE, runtime.lastHeartbeat(),
-                        runtime.heardBy())
-                : runtime).toList();
+        return store.lastHeartbeats();
     }
 
     /**
@@ -224,58 +240,46 @@ public final class RuntimeRegistry {
         }
     }
 
-    /** The store's revision this replica's copy is at: replicas at the same revision route alike. */
-    public long revision() {
-        return revision;
+    /** The registry as this replica last read it. */
+    public View view() {
+        return view;
     }
 
     public Collection<Runtime> all() {
-        return List.copyOf(runtimes.values());
+        return List.copyOf(view.all());
     }
 
     public Optional<Runtime> get(String id) {
-        return Optional.ofNullable(runtimes.get(id));
+        return Optional.ofNullable(view.runtimes().get(id));
     }
 
     /** The runtimes whose last heartbeat this replica heard: it probes their health. */
     public List<Runtime> heardHere() {
-        return runtimes.values().stream().filter(r -> r.heardBy().equals(self)).toList();
+        return view.all().stream().filter(r -> r.heardBy().equals(self)).toList();
     }
 
-    private void announce(Map<String, Runtime> before, Map<String, Runtime> after) {
+    private void announce(View before, View after) {
         if (listeners.isEmpty()) {
             return;
         }
-        List<Change> changes = new ArrayList<>();
-        before.forEach((id, was) -> {
-            Runtime is = after.get(id);
+        List<Change> each = new ArrayList<>();
+        before.runtimes().forEach((id, was) -> {
+            Runtime is = after.runtimes().get(id);
             if (is == null) {
-                changes.add(new Change(was, null));
+                each.add(new Change(was, null));
             } else if (!was.sameNews(is)) {
-                changes.add(new Change(was, is));
+                each.add(new Change(was, is));
             }
         });
-        after.forEach((id, is) -> {
-            if (!before.containsKey(id)) {
-                changes.add(new Change(null, is));
+        after.runtimes().forEach((id, is) -> {
+            if (!before.runtimes().containsKey(id)) {
+                each.add(new Change(null, is));
             }
         });
-        for (Change change : changes) {
-            listeners.forEach(listener -> listener.accept(change));
+        if (!each.isEmpty()) {
+            Changes changes = new Changes(before, after, List.copyOf(each));
+            listeners.forEach(listener -> listener.accept(changes));
         }
-    }
-
-    /** Every healthy runtime's offers of one capability. */
-    public List<Placement> placements(String capability) {
-        List<Placement> placements = new ArrayList<>();
-        for (Runtime runtime : runtimes.values()) {
-            for (CapabilityOffer offer : runtime.offers()) {
-                if (offer.getCapability().getName().equals(capability)) {
-                    placements.add(new Placement(runtime, offer));
-                }
-            }
-        }
-        return placements;
     }
 
     /** One runtime's offer of one capability. */

@@ -14,7 +14,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The registry's rows in the broker's store, shared by every broker replica: one row per runtime (its registration
@@ -27,8 +29,8 @@ public final class RuntimeStore {
 
     private final Database database;
 
-    /** The registry's tables in {@code database}, created if missing; {@code now} dates a new registry. */
-    public RuntimeStore(Database database, Instant now) {
+    /** The registry's tables in {@code database}, created if missing. */
+    public RuntimeStore(Database database) {
         this.database = database;
         database.createSchema("""
                 CREATE TABLE IF NOT EXISTS mesh_runtime (
@@ -40,26 +42,40 @@ public final class RuntimeStore {
                   heard_by       TEXT NOT NULL
                 )""".formatted(database.bytesType()), """
                 CREATE TABLE IF NOT EXISTS mesh_revision (
-                  id         INTEGER PRIMARY KEY,
-                  revision   BIGINT NOT NULL,
-                  created_at BIGINT NOT NULL
+                  id       INTEGER PRIMARY KEY,
+                  revision BIGINT NOT NULL
                 )""");
-        database.use("start the registry in", c -> update(c, """
-                INSERT INTO mesh_revision (id, revision, created_at) VALUES (1, 0, ?)
-                ON CONFLICT (id) DO NOTHING""", now.toEpochMilli()));
+        database.use("start the registry in", c -> update(c,
+                "INSERT INTO mesh_revision (id, revision) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"));
     }
 
     /** What the store holds at one revision. */
-    record Snapshot(long revision, Instant createdAt, List<Runtime> runtimes) {
+    record Snapshot(long revision, List<Runtime> runtimes) {
     }
 
     /** The revision of the registry: it moves with every change a client could see. */
     long revision() {
-        return database.use("read the registry's revision from", c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT revision FROM mesh_revision WHERE id = 1");
+        return database.use("read the registry's revision from", RuntimeStore::revision);
+    }
+
+    private static long revision(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT revision FROM mesh_revision WHERE id = 1");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    /** Each runtime's last heartbeat, as written by whichever replica heard it. */
+    Map<String, Instant> lastHeartbeats() {
+        return database.use("read the runtimes' heartbeats from", c -> {
+            Map<String, Instant> heard = new LinkedHashMap<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, last_heartbeat FROM mesh_runtime");
                  ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0;
+                while (rs.next()) {
+                    heard.put(rs.getString(1), Instant.ofEpochMilli(rs.getLong(2)));
+                }
             }
+            return heard;
         });
     }
 
@@ -69,15 +85,7 @@ public final class RuntimeStore {
      */
     Snapshot load() {
         return database.use("read the registry from", c -> {
-            long revision;
-            Instant created;
-            try (PreparedStatement ps = c.prepareStatement(
-                    "SELECT revision, created_at FROM mesh_revision WHERE id = 1");
-                 ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                revision = rs.getLong(1);
-                created = Instant.ofEpochMilli(rs.getLong(2));
-            }
+            long revision = revision(c);
             List<Runtime> runtimes = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT registration, state, reachable, last_heartbeat, heard_by FROM mesh_runtime ORDER BY id");
@@ -90,21 +98,19 @@ public final class RuntimeStore {
                             Instant.ofEpochMilli(rs.getLong(4)), rs.getString(5)));
                 }
             }
-            return new Snapshot(revision, created, runtimes);
+            return new Snapshot(revision, runtimes);
         });
     }
 
     /** Writes the runtime's row whole, inserting or replacing it. */
     void put(Runtime runtime) {
         database.use("register a runtime in", c -> inTransaction(c, () -> {
-            int updated = update(c, """
-                    UPDATE mesh_runtime SET registration = ?, state = ?, reachable = ?, last_heartbeat = ?, heard_by = ?
-                    WHERE id = ?""", columns(runtime, true));
-            if (updated == 0) {
-                update(c, """
-                        INSERT INTO mesh_runtime (registration, state, reachable, last_heartbeat, heard_by, id)
-                        VALUES (?, ?, ?, ?, ?, ?)""", columns(runtime, true));
-            }
+            update(c, """
+                    INSERT INTO mesh_runtime (registration, state, reachable, last_heartbeat, heard_by, id)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET registration = excluded.registration, state = excluded.state,
+                      reachable = excluded.reachable, last_heartbeat = excluded.last_heartbeat,
+                      heard_by = excluded.heard_by""", columns(runtime, true));
             return raise(c);
         }));
     }

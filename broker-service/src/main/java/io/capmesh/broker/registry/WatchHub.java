@@ -1,7 +1,6 @@
 package io.capmesh.broker.registry;
 
 import io.capmesh.broker.acquire.Timestamps;
-import io.capmesh.proto.v1.CapabilityOffer;
 import io.capmesh.proto.v1.CatalogEntry;
 import io.capmesh.proto.v1.RuntimeHealth;
 import io.capmesh.proto.v1.ServingState;
@@ -9,6 +8,7 @@ import io.capmesh.proto.v1.Tier;
 import io.capmesh.proto.v1.WatchEvent;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Clock;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -24,12 +24,10 @@ public final class WatchHub {
     private record Watcher(String prefix, ServerCallStreamObserver<WatchEvent> stream) {
     }
 
-    private final RuntimeRegistry registry;
     private final Clock clock;
     private final List<Watcher> watchers = new CopyOnWriteArrayList<>();
 
     public WatchHub(RuntimeRegistry registry, Clock clock) {
-        this.registry = registry;
         this.clock = clock;
         registry.onChange(this::changed);
     }
@@ -44,45 +42,39 @@ public final class WatchHub {
         return watchers.size();
     }
 
-    private void changed(RuntimeRegistry.Change change) {
-        ServingState before = change.before() == null ? ServingState.NOT_SERVING : change.before().effectiveState();
-        ServingState after = change.after() == null ? ServingState.NOT_SERVING : change.after().effectiveState();
-        if (before != after) {
-            RuntimeRegistry.Runtime runtime = change.after() != null ? change.after() : change.before();
-            send(null, WatchEvent.newBuilder().setRuntimeHealth(RuntimeHealth.newBuilder()
-                    .setRuntimeId(runtime.id()).setRuntimeTier(runtime.tier()).setEndpoint(runtime.endpoint())
-                    .setState(after).setLastHeartbeat(Timestamps.of(runtime.lastHeartbeat()))));
+    /**
+     * A runtime's state changing is news to every watcher; a capability name is added or removed when it is in the
+     * catalog after the read of the store and was not before, or the reverse, whichever runtimes changed at once.
+     */
+    private void changed(RuntimeRegistry.Changes changes) {
+        for (RuntimeRegistry.Change change : changes.each()) {
+            ServingState before = change.before() == null ? ServingState.NOT_SERVING
+                    : change.before().effectiveState();
+            ServingState after = change.after() == null ? ServingState.NOT_SERVING : change.after().effectiveState();
+            if (before != after) {
+                RuntimeRegistry.Runtime runtime = change.after() != null ? change.after() : change.before();
+                send(null, WatchEvent.newBuilder().setRuntimeHealth(RuntimeHealth.newBuilder()
+                        .setRuntimeId(runtime.id()).setRuntimeTier(runtime.tier()).setEndpoint(runtime.endpoint())
+                        .setState(after).setLastHeartbeat(Timestamps.of(runtime.lastHeartbeat()))));
+            }
         }
-        Set<String> had = names(change.before());
-        Set<String> has = names(change.after());
-        Set<String> offeredElsewhere = new HashSet<>();
-        String id = change.after() != null ? change.after().id() : change.before().id();
-        registry.all().stream().filter(r -> !r.id().equals(id)).forEach(r -> offeredElsewhere.addAll(names(r)));
-        for (String name : has) {
-            if (!had.contains(name) && !offeredElsewhere.contains(name)) {
-                send(name, WatchEvent.newBuilder().setCapabilityAdded(entry(name, change.after())));
+        Set<String> had = names(changes.before().all());
+        Set<String> has = names(changes.after().all());
+        for (CatalogEntry entry : Catalog.of(changes.after().all(), "", Tier.TIER_UNSPECIFIED, false)) {
+            if (!had.contains(entry.getName())) {
+                send(entry.getName(), WatchEvent.newBuilder().setCapabilityAdded(entry));
             }
         }
         for (String name : had) {
-            if (!has.contains(name) && !offeredElsewhere.contains(name)) {
+            if (!has.contains(name)) {
                 send(name, WatchEvent.newBuilder().setCapabilityRemoved(CatalogEntry.newBuilder().setName(name)));
             }
         }
     }
 
-    private static CatalogEntry entry(String name, RuntimeRegistry.Runtime runtime) {
-        return Catalog.of(List.of(runtime), name, Tier.TIER_UNSPECIFIED, false).stream()
-                .filter(e -> e.getName().equals(name)).findFirst()
-                .orElse(CatalogEntry.newBuilder().setName(name).build());
-    }
-
-    private static Set<String> names(RuntimeRegistry.Runtime runtime) {
+    private static Set<String> names(Collection<RuntimeRegistry.Runtime> runtimes) {
         Set<String> names = new HashSet<>();
-        if (runtime != null) {
-            for (CapabilityOffer offer : runtime.offers()) {
-                names.add(offer.getCapability().getName());
-            }
-        }
+        runtimes.forEach(runtime -> runtime.offers().forEach(offer -> names.add(offer.getCapability().getName())));
         return names;
     }
 

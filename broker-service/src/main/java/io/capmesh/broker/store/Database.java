@@ -18,16 +18,17 @@ import java.util.Properties;
  * embedded default: one connection, one operation at a time) or PostgreSQL ({@code jdbc:postgresql://...}, shared by
  * several replicas: a small HikariCP pool, so no operation waits for a connection to be set up).
  *
- * <p>Every failure to reach or use it is a {@link StoreUnavailableException} that names what was being done, so a
- * caller can answer UNAVAILABLE (retry elsewhere or later) rather than a generic error.
+ * <p>A failure names what was being done; one that may pass (the database away, busy or restarting) is a
+ * {@link StoreUnavailableException}, so that a caller can answer UNAVAILABLE (retry elsewhere or later).
  */
 public final class Database implements AutoCloseable {
 
     private static final String SQLITE = "jdbc:sqlite:";
     private static final String POSTGRESQL = "jdbc:postgresql:";
     private static final Duration SQLITE_BUSY_TIMEOUT = Duration.ofSeconds(5);
-    /** SQLite's result code for a lock held by another connection. */
+    /** SQLite's result codes for a lock held by another connection, and by another statement of this one. */
     private static final int SQLITE_BUSY = 5;
+    private static final int SQLITE_LOCKED = 6;
     /** Serialises schema creation between brokers starting at once against one PostgreSQL. */
     private static final long SCHEMA_LOCK = 0x636170_6d657368L;
 
@@ -107,8 +108,22 @@ public final class Database implements AutoCloseable {
         try {
             return connections.use(work);
         } catch (SQLException e) {
-            throw new StoreUnavailableException("cannot " + what + " the broker's store: " + e.getMessage(), e);
+            String message = "cannot " + what + " the broker's store: " + e.getMessage();
+            throw mayPass(e) ? new StoreUnavailableException(message, e) : new IllegalStateException(message, e);
         }
+    }
+
+    /**
+     * Whether a failure may pass on its own, so that the call is worth trying again (on another replica, or
+     * later): the database cannot be reached, is shutting down or overloaded, or a lock or a serialization conflict
+     * stood in the way. Anything else (a constraint, a row it cannot read) is a fault, not an outage.
+     */
+    private static boolean mayPass(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return e instanceof java.sql.SQLTransientException || e instanceof java.sql.SQLRecoverableException
+                || state.startsWith("08") || state.startsWith("53") || state.startsWith("57P")
+                || state.equals("40001") || state.equals("40P01")
+                || e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED;
     }
 
     /** Runs {@code work} in one transaction on {@code c}: committed if it returns, rolled back if it throws. */

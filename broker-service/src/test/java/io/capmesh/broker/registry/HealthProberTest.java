@@ -97,7 +97,7 @@ class HealthProberTest {
 
     private static RuntimeRegistry registry() {
         Database store = Database.open("jdbc:sqlite::memory:", null, null);
-        return new RuntimeRegistry(new RuntimeStore(store, Instant.now()), Clock.systemUTC(), Duration.ofMinutes(1),
+        return new RuntimeRegistry(new RuntimeStore(store), Clock.systemUTC(), Duration.ofMinutes(1),
                 Duration.ofMinutes(2), Duration.ofMinutes(1), "broker-test");
     }
 }

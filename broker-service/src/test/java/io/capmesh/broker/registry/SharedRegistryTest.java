@@ -10,8 +10,10 @@ import io.capmesh.proto.v1.CapabilityOffer;
 import io.capmesh.proto.v1.Endpoint;
 import io.capmesh.proto.v1.ServingState;
 import io.capmesh.proto.v1.Tier;
+import io.capmesh.proto.v1.WatchEvent;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,7 +43,7 @@ class SharedRegistryTest {
     private RuntimeRegistry replica(String name) {
         Database database = Database.open("jdbc:sqlite:" + dir.resolve("broker.db"), null, null);
         opened.add(database);
-        return new RuntimeRegistry(new RuntimeStore(database, clock.instant()), clock, UNHEALTHY_AFTER, DROP_AFTER,
+        return new RuntimeRegistry(new RuntimeStore(database), clock, UNHEALTHY_AFTER, DROP_AFTER,
                 Duration.ofSeconds(6), name);
     }
 
@@ -50,7 +52,7 @@ class SharedRegistryTest {
         RuntimeRegistry a = replica("a");
         RuntimeRegistry b = replica("b");
         List<RuntimeRegistry.Change> seenByB = new ArrayList<>();
-        b.onChange(seenByB::add);
+        b.onChange(changes -> seenByB.addAll(changes.each()));
 
         a.register("rt-1", "core", endpoint(7001), List.of(offer("core.json", "1.0.0")));
         assertThat(b.get("rt-1")).isEmpty(); // not read yet
@@ -61,12 +63,96 @@ class SharedRegistryTest {
             assertThat(rt.offers()).containsExactly(offer("core.json", "1.0.0"));
             assertThat(rt.heardBy()).isEqualTo("a");
         });
-        assertThat(b.revision()).isEqualTo(a.revision());
+        assertThat(b.view().revision()).isEqualTo(a.view().revision());
         assertThat(seenByB).singleElement().satisfies(change -> {
             assertThat(change.before()).isNull();
             assertThat(change.after().id()).isEqualTo("rt-1");
         });
-        assertThat(b.placements("core.json")).hasSize(1);
+        assertThat(b.view().placements("core.json")).hasSize(1);
+    }
+
+    @Test
+    void watchersOfAReplicaHearOfACapabilityOnceWhenSeveralRuntimesChangeBetweenTwoReads() {
+        RuntimeRegistry a = replica("a");
+        RuntimeRegistry b = replica("b");
+        List<WatchEvent> events = new ArrayList<>();
+        new WatchHub(b, clock).watch("core.", new Recording(events));
+
+        a.register("rt-1", "core", endpoint(7001), List.of(offer("core.json", "1.0.0")));
+        a.register("rt-2", "core", endpoint(7002), List.of(offer("core.json", "1.0.0")));
+        b.refresh(); // both at once
+        assertThat(events).filteredOn(WatchEvent::hasCapabilityAdded).singleElement()
+                .satisfies(added -> assertThat(added.getCapabilityAdded().getReplicasCount()).isEqualTo(2));
+        assertThat(events).filteredOn(WatchEvent::hasRuntimeHealth).hasSize(2);
+
+        events.clear();
+        a.deregister("rt-1");
+        a.register("rt-3", "core", endpoint(7003), List.of(offer("core.json", "1.0.0")));
+        b.refresh(); // one left, one came: still offered
+        assertThat(events).noneMatch(e -> e.hasCapabilityAdded() || e.hasCapabilityRemoved());
+
+        events.clear();
+        a.deregister("rt-2");
+        a.deregister("rt-3");
+        b.refresh();
+        assertThat(events).filteredOn(WatchEvent::hasCapabilityRemoved).singleElement()
+                .satisfies(removed -> assertThat(removed.getCapabilityRemoved().getName()).isEqualTo("core.json"));
+    }
+
+    /** A watch stream that keeps what it is sent. */
+    private static final class Recording extends ServerCallStreamObserver<WatchEvent> {
+        private final List<WatchEvent> events;
+
+        Recording(List<WatchEvent> events) {
+            this.events = events;
+        }
+
+        @Override
+        public void onNext(WatchEvent event) {
+            events.add(event);
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return false;
+        }
+
+        @Override
+        public void setOnCancelHandler(Runnable handler) {
+        }
+
+        @Override
+        public void setCompression(String compression) {
+        }
+
+        @Override
+        public boolean isReady() {
+            return true;
+        }
+
+        @Override
+        public void setOnReadyHandler(Runnable handler) {
+        }
+
+        @Override
+        public void request(int count) {
+        }
+
+        @Override
+        public void setMessageCompression(boolean enable) {
+        }
+
+        @Override
+        public void disableAutoInboundFlowControl() {
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
     }
 
     @Test
@@ -75,7 +161,7 @@ class SharedRegistryTest {
         RuntimeRegistry b = replica("b");
         a.register("rt-1", "core", endpoint(7001), List.of(offer("core.json", "1.0.0")));
         b.refresh();
-        long registered = a.revision();
+        long registered = a.view().revision();
 
         // the runtime's channel now reaches b: b knows it, takes over its health probe, and nothing else changes
         clock.advance(Duration.ofSeconds(2));
@@ -83,11 +169,11 @@ class SharedRegistryTest {
         assertThat(b.heardHere()).extracting(RuntimeRegistry.Runtime::id).containsExactly("rt-1");
         a.refresh();
         assertThat(a.heardHere()).isEmpty();
-        long heardByB = b.revision();
+        long heardByB = b.view().revision();
 
         clock.advance(Duration.ofSeconds(2));
         assertThat(b.heartbeat("rt-1", ServingState.SERVING, List.of(offer("core.json", "1.0.0")))).isTrue();
-        assertThat(b.revision()).as("a heartbeat that changes nothing is not news").isEqualTo(heardByB);
+        assertThat(b.view().revision()).as("a heartbeat that changes nothing is not news").isEqualTo(heardByB);
         assertThat(heardByB).isGreaterThan(registered);
         assertThat(b.lastHeartbeats()).extractingByKey("rt-1")
                 .isEqualTo(clock.instant());
@@ -95,7 +181,7 @@ class SharedRegistryTest {
         // new offers heard by b are seen by a
         b.heartbeat("rt-1", ServingState.SERVING, List.of(offer("core.json", "1.0.0"), offer("core.text", "2.0.0")));
         a.refresh();
-        assertThat(a.placements("core.text")).hasSize(1);
+        assertThat(a.view().placements("core.text")).hasSize(1);
 
         assertThat(a.heartbeat("rt-unknown", ServingState.SERVING, List.of())).as("must register").isFalse();
     }
@@ -109,7 +195,7 @@ class SharedRegistryTest {
         Instant heard = clock.instant();
 
         a.updateOffers("rt-1", List.of(offer("core.json", "1.0.0"), offer("core.text", "1.0.0")));
-        assertThat(a.placements("core.text")).hasSize(1);
+        assertThat(a.view().placements("core.text")).hasSize(1);
         assertThat(a.lastHeartbeats()).containsEntry("rt-1", heard);
         clock.advance(Duration.ofSeconds(4)); // 8 s after it registered, 4 s after it was last heard
         a.sweep();
@@ -164,13 +250,13 @@ class SharedRegistryTest {
 
         RuntimeRegistry late = replica("late");
         late.requireCurrent(); // it read the store as it started
-        assertThat(late.placements("core.json")).hasSize(1);
+        assertThat(late.view().placements("core.json")).hasSize(1);
     }
 
     @Test
     void aReplicaThatCannotReadTheStoreRefusesToAnswerFromItsCopy() throws Exception {
         Database database = Database.open("jdbc:sqlite:" + dir.resolve("broker.db"), null, null);
-        RuntimeRegistry replica = new RuntimeRegistry(new RuntimeStore(database, clock.instant()), clock,
+        RuntimeRegistry replica = new RuntimeRegistry(new RuntimeStore(database), clock,
                 UNHEALTHY_AFTER, DROP_AFTER, Duration.ofMillis(50), "a");
         replica.requireCurrent();
         database.close(); // the store is gone

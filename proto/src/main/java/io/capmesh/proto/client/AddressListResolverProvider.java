@@ -28,6 +28,8 @@ public final class AddressListResolverProvider extends NameResolverProvider {
         }
         String list = target.getPath().startsWith("/") ? target.getPath().substring(1) : target.getPath();
         return new NameResolver() {
+            private Listener2 listener;
+
             @Override
             public String getServiceAuthority() {
                 return list.split(",", 2)[0];
@@ -35,6 +37,17 @@ public final class AddressListResolverProvider extends NameResolverProvider {
 
             @Override
             public void start(Listener2 listener) {
+                this.listener = listener;
+                resolve();
+            }
+
+            /** Called by the channel when a connection drops: names in the list are looked up again. */
+            @Override
+            public void refresh() {
+                resolve();
+            }
+
+            private void resolve() {
                 List<EquivalentAddressGroup> groups = new ArrayList<>();
                 try {
                     for (String hostPort : list.split(",")) {
@@ -61,6 +74,7 @@ public final class AddressListResolverProvider extends NameResolverProvider {
             throw new IllegalArgumentException("'" + hostPort + "' is not host:port");
         }
         try {
+            // a bracketed IPv6 literal ([::1]) is taken as it is by the lookup
             return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("'" + hostPort + "' is not host:port: " + e.getMessage());

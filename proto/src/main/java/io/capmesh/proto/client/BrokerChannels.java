@@ -15,7 +15,8 @@ import java.util.Map;
  * </ul>
  * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store) is
  * tried again on another, up to five attempts within its deadline, so a replica that dies costs its callers nothing
- * but a retry. The name is resolved again whenever a connection drops, as grpc-java does on Kubernetes.
+ * but a retry. (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
+ * expires.) Names are looked up again whenever a connection drops, as grpc-java does on Kubernetes.
  */
 public final class BrokerChannels {
 
@@ -50,7 +51,9 @@ public final class BrokerChannels {
     public static String grpcTarget(String target) {
         String trimmed = target.strip();
         if (trimmed.contains(",") && !trimmed.contains("://")) {
-            return AddressListResolverProvider.SCHEME + ":///" + trimmed.replace(" ", "");
+            // brackets (IPv6 literals) are not allowed in a URI's path: escaped, and read back by the resolver
+            return AddressListResolverProvider.SCHEME + ":///"
+                    + trimmed.replace(" ", "").replace("[", "%5B").replace("]", "%5D");
         }
         return trimmed;
     }
@@ -58,6 +61,9 @@ public final class BrokerChannels {
     private static Map<String, ?> serviceConfig(Balancing balancing) {
         return Map.of(
                 "loadBalancingConfig", List.of(Map.of(balancing.policy, Map.of())),
+                // retries stop once failed attempts outnumber tenfold successes by about 50: no storm against a
+                // control plane that is down
+                "retryThrottling", Map.of("maxTokens", 100.0, "tokenRatio", 0.1),
                 "methodConfig", List.of(Map.of(
                         "name", List.of(Map.of("service", "capmesh.v1.CapabilityBroker")),
                         "retryPolicy", Map.of(

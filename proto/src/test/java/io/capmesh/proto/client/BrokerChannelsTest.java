@@ -79,14 +79,28 @@ class BrokerChannelsTest {
         assertThat(BrokerChannels.grpcTarget("dns:///broker.capmesh:9090")).isEqualTo("dns:///broker.capmesh:9090");
     }
 
+    @Test
+    void aListMayNameIpv6Replicas() throws Exception {
+        replicas.add(replica("v6", "::1"));
+        replicas.add(replica("v4"));
+        channel = BrokerChannels.builder("[::1]:" + replicas.get(0).getPort() + ",127.0.0.1:"
+                + replicas.get(1).getPort(), InsecureChannelCredentials.create(),
+                BrokerChannels.Balancing.PICK_FIRST).build();
+        assertThat(whoAnswers()).isEqualTo("v6");
+    }
+
     private String whoAnswers() {
         return CapabilityBrokerGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
                 .list(ListCapabilitiesRequest.getDefaultInstance()).getCapabilities(0).getName();
     }
 
-    /** A broker replica that answers List with its own name. */
     private static Server replica(String name) throws Exception {
-        return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        return replica(name, "127.0.0.1");
+    }
+
+    /** A broker replica on a loopback address that answers List with its own name. */
+    private static Server replica(String name, String loopback) throws Exception {
+        return NettyServerBuilder.forAddress(new InetSocketAddress(loopback, 0))
                 .addService(new CapabilityBrokerGrpc.CapabilityBrokerImplBase() {
                     @Override
                     public void list(ListCapabilitiesRequest request,
