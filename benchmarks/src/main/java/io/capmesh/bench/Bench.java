@@ -35,7 +35,8 @@ public final class Bench implements Callable<Integer> {
     /** The flags {@code bin/service} gives a runtime; the in-process and forked measurements use them too. */
     static final List<String> RUNTIME_JVM_FLAGS = List.of("-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent",
             "-XX:MaxTenuringThreshold=1", "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens",
-            "java.base/java.util=ALL-UNNAMED", "--add-opens", "java.base/java.security=ALL-UNNAMED");
+            "java.base/java.util=ALL-UNNAMED", "--add-opens", "java.base/java.util.concurrent=ALL-UNNAMED", "--add-opens",
+            "java.base/java.security=ALL-UNNAMED");
 
     @Option(names = "--mode", defaultValue = "quick", paramLabel = "smoke|quick|full",
             description = "How long to measure (default: ${DEFAULT-VALUE}).")

@@ -79,6 +79,8 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Duration drainTimeout;
     private final Object control = new Object();
     private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
+    /** Later news of a verdict that arrived before the unload recorded the verdict, by loader serial. */
+    private final Map<Long, Reclamation> earlyNews = new ConcurrentHashMap<>();
     private final List<RuntimeListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<String, ExtensionPackage> available = new ConcurrentHashMap<>();
     private final Map<String, Long> measuredLoadMicros = new ConcurrentHashMap<>();
@@ -128,6 +130,11 @@ public final class ExtensionRuntime implements AutoCloseable {
             @Override
             public void reclaimed(Reclamation reclamation) {
                 listeners.forEach(l -> l.reclaimed(reclamation));
+            }
+
+            @Override
+            public void reclamationChanged(Reclamation reclamation) {
+                listeners.forEach(l -> l.reclamationChanged(reclamation));
             }
 
             @Override
@@ -714,18 +721,21 @@ public final class ExtensionRuntime implements AutoCloseable {
                 causes.add(closeError);
             }
             causes.addAll(reclamation.causes());
-            reclamation = new Reclamation(reclamation.coordinates(), reclamation.state(), reclamation.millis(),
-                    reclamation.state() == Reclamation.State.LEAKED ? causes : List.of(), reclamation.cleaned());
+            reclamation = reclamation.withCauses(reclamation.state() == Reclamation.State.LEAKED ? causes : List.of());
         }
-        Reclamation verdict = reclamation;
-        listeners.forEach(l -> l.reclaimed(verdict));
         Deque<Reclamation> past = history.computeIfAbsent(ext.manifest().id(), id -> new ArrayDeque<>());
         synchronized (past) {
+            Reclamation news = earlyNews.remove(reclamation.loaderSerial());
+            if (news != null) {
+                reclamation = withNews(reclamation, news);
+            }
             past.addFirst(reclamation);
             while (past.size() > HISTORY_PER_ID) {
                 past.removeLast();
             }
         }
+        Reclamation verdict = reclamation;
+        listeners.forEach(l -> l.reclaimed(verdict));
         return reclamation;
     }
 
@@ -754,13 +764,44 @@ public final class ExtensionRuntime implements AutoCloseable {
     private Reclamation reclaim(LoadedExtension ext, long startNanos) {
         if (!ext.live().isolated()) {
             // handed straight over: a local variable here would keep the loader alive while it is verified
-            return reclaimer.reclaim(detachLoader(ext), startNanos);
+            return reclaimer.reclaim(detachLoader(ext), startNanos, this::reclamationChanged);
         }
         ext.detach();
         long pid = ext.childStatus().map(ChildStatus::pid).orElse(0L);
         return new Reclamation(ext.manifest().coordinates(), Reclamation.State.COLLECTED,
                 (System.nanoTime() - startNanos) / 1_000_000, List.of(),
                 List.of("stopped its child JVM (pid " + pid + ")"));
+    }
+
+    /** A LEAKED verdict changed later (its path arrived, or the loader was collected after all). */
+    private void reclamationChanged(Reclamation changed) {
+        String id = changed.coordinates().substring(0, changed.coordinates().lastIndexOf('@'));
+        Deque<Reclamation> past = history.computeIfAbsent(id, i -> new ArrayDeque<>());
+        Reclamation merged = null;
+        synchronized (past) {
+            List<Reclamation> entries = new java.util.ArrayList<>(past);
+            for (int i = 0; i < entries.size(); i++) {
+                if (entries.get(i).loaderSerial() == changed.loaderSerial()) {
+                    merged = withNews(entries.get(i), changed);
+                    entries.set(i, merged);
+                }
+            }
+            if (merged == null) { // news faster than the unload's own bookkeeping: finish() applies it
+                earlyNews.merge(changed.loaderSerial(), changed, (earlier, later) -> later);
+                return;
+            }
+            past.clear();
+            past.addAll(entries);
+        }
+        Reclamation told = merged;
+        listeners.forEach(l -> l.reclamationChanged(told));
+    }
+
+    /** The verdict as recorded (with the causes the unload itself added), updated with later news. */
+    private static Reclamation withNews(Reclamation recorded, Reclamation news) {
+        Reclamation updated = recorded.withLeakPath(news.leakPath(), news.leakPathNote());
+        return news.collectedAt() != null && recorded.collectedAt() == null
+                ? updated.collectedLater(news.collectedAt()) : updated;
     }
 
     /** Drops the version's live parts and hands over its loader, which is null for an isolated extension. */

@@ -9,6 +9,7 @@ import io.capmesh.runtime.loader.ExtensionServices;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.runtime.reclaim.LeakInspector;
+import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.RenewableExecutor;
 import io.capmesh.runtime.store.SqliteExtensionStore;
@@ -42,6 +43,7 @@ public final class RuntimeHost implements AutoCloseable {
     private final ExtensionServices extensionServices;
     private final SqliteExtensionStore store;
     private final ProcessIsolation isolation;
+    private final LeakPaths leakPaths;
     private final ExtensionRuntime runtime;
     private final RuntimeGrpcService endpoint;
 
@@ -84,7 +86,9 @@ public final class RuntimeHost implements AutoCloseable {
         ExtensionLoader loader = new ExtensionLoader(RuntimeHost.class.getClassLoader(), settings.tierPackages(),
                 settings.settings(), settings.maxConcurrentCalls(), settings.maxQueuedCalls(), hostServices,
                 Clock.systemUTC(), isolation);
-        Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow());
+        this.leakPaths = new LeakPaths(settings.leakPaths().directory() != null ? settings.leakPaths()
+                : settings.leakPaths().in(settings.dataDirectory().resolve("heap-dumps")));
+        Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow(), leakPaths);
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout());
         this.endpoint = new RuntimeGrpcService(runtime, callExecutor, timers, settings.maxCallTime());
@@ -155,6 +159,7 @@ public final class RuntimeHost implements AutoCloseable {
         hibernation.shutdownNow();
         runtime.close(); // stops the child JVMs too
         isolation.close();
+        leakPaths.close();
         store.close();
         callExecutor.shutdown();
     }

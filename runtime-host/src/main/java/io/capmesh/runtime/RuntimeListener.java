@@ -22,6 +22,13 @@ public interface RuntimeListener {
     default void reclaimed(Reclamation reclamation) {
     }
 
+    /**
+     * A LEAKED verdict changed afterwards: the reference path holding the loader was found (or why not), or the
+     * loader was collected after all ({@link Reclamation#collectedAt()}). Called on a background thread.
+     */
+    default void reclamationChanged(Reclamation reclamation) {
+    }
+
     /** The child JVM of an extension with process isolation ended unasked; another starts after a backoff. */
     default void childExited(ChildExit exit) {
     }

@@ -2,6 +2,7 @@ package io.capmesh.runtime;
 
 import io.capmesh.runtime.isolation.IsolationSettings;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
 import io.capmesh.signing.TrustedKeys;
@@ -28,6 +29,7 @@ import java.util.Map;
  *                           (each until its deadline); past it, calls are refused with RESOURCE_EXHAUSTED; 0: none
  * @param idleEviction       an in-process extension with no call for this long is hibernated (unloaded, kept deployed,
  *                           reloaded by its next call); zero: never
+ * @param leakPaths          when a leak's reference path is looked for in a heap dump; off when null
  */
 public record RuntimeSettings(
         Path dataDirectory,
@@ -42,7 +44,8 @@ public record RuntimeSettings(
         PackageVerifier signatures,
         IsolationSettings isolation,
         int maxQueuedCalls,
-        Duration idleEviction) {
+        Duration idleEviction,
+        LeakPaths.Settings leakPaths) {
 
     public static final int DEFAULT_MAX_QUEUED_CALLS = 256;
 
@@ -56,6 +59,7 @@ public record RuntimeSettings(
         signatures = signatures == null ? DEFAULT_SIGNATURES : signatures;
         isolation = isolation == null ? IsolationSettings.DEFAULT : isolation;
         idleEviction = idleEviction == null ? Duration.ZERO : idleEviction;
+        leakPaths = leakPaths == null ? LeakPaths.Settings.off() : leakPaths;
         if (maxQueuedCalls < 0 || (long) maxConcurrentCalls + maxQueuedCalls > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("max-queued-calls must be at least 0, and with max-concurrent-calls at"
                     + " most " + Integer.MAX_VALUE / 2 + "; got " + maxQueuedCalls + " and " + maxConcurrentCalls);
@@ -68,7 +72,7 @@ public record RuntimeSettings(
                            PackageVerifier signatures, IsolationSettings isolation) {
         this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, tierPackages, settings, signatures, isolation, DEFAULT_MAX_QUEUED_CALLS,
-                Duration.ZERO);
+                Duration.ZERO, null);
     }
 
     public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
@@ -93,46 +97,52 @@ public record RuntimeSettings(
 
     public RuntimeSettings withMaxCallTime(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, value, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths);
     }
 
     public RuntimeSettings withDrainTimeout(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, value, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths);
     }
 
     public RuntimeSettings withPackageLimits(PackageReader.Limits value) {
         return new RuntimeSettings(dataDirectory, value, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths);
     }
 
     public RuntimeSettings withSignatures(PackageVerifier value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, value, isolation,
-                maxQueuedCalls, idleEviction);
+                maxQueuedCalls, idleEviction, leakPaths);
     }
 
     public RuntimeSettings withSettings(Map<String, Map<String, String>> value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, value, signatures, isolation,
-                maxQueuedCalls, idleEviction);
+                maxQueuedCalls, idleEviction, leakPaths);
     }
 
     public RuntimeSettings withIsolation(IsolationSettings value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, value,
-                maxQueuedCalls, idleEviction);
+                maxQueuedCalls, idleEviction, leakPaths);
     }
 
     /** @param maxConcurrent calls running at once per extension version; @param maxQueued calls waiting past that */
     public RuntimeSettings withCallLimits(int maxConcurrent, int maxQueued) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction);
+                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction, leakPaths);
     }
 
     public RuntimeSettings withIdleEviction(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
-                value);
+                value, leakPaths);
+    }
+
+    public RuntimeSettings withLeakPaths(LeakPaths.Settings value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
+                idleEviction, value);
     }
 }

@@ -8,6 +8,8 @@ import io.capmesh.proto.v1.Dependency;
 import io.capmesh.proto.v1.ExtensionInfo;
 import io.capmesh.proto.v1.ExtensionManifest;
 import io.capmesh.proto.v1.Isolation;
+import io.capmesh.proto.v1.LeakPath;
+import io.capmesh.proto.v1.LeakStep;
 import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.UnloadResponse;
 import io.capmesh.runtime.ExtensionRuntime;
@@ -77,15 +79,27 @@ final class ProtoViews {
 
     static UnloadResponse unloaded(io.capmesh.runtime.reclaim.Reclamation r) {
         int at = r.coordinates().lastIndexOf('@');
+        Reclamation.Builder reclamation = Reclamation.newBuilder()
+                .setState(r.state() == io.capmesh.runtime.reclaim.Reclamation.State.COLLECTED
+                        ? Reclamation.State.COLLECTED : Reclamation.State.LEAKED)
+                .setElapsedMillis(r.millis())
+                .addAllCauses(r.causes())
+                .addAllCleaned(r.cleaned())
+                .setLeakPathNote(r.leakPathNote());
+        if (r.leakPath() != null) {
+            LeakPath.Builder path = LeakPath.newBuilder().setGcRoot(r.leakPath().gcRoot());
+            r.leakPath().steps().forEach(step -> path.addSteps(LeakStep.newBuilder().setObject(step.object())
+                    .setReference(step.reference())));
+            reclamation.setLeakPath(path);
+        }
+        if (r.collectedAt() != null) {
+            reclamation.setCollectedAt(Timestamp.newBuilder().setSeconds(r.collectedAt().getEpochSecond())
+                    .setNanos(r.collectedAt().getNano()));
+        }
         return UnloadResponse.newBuilder()
                 .setExtensionId(r.coordinates().substring(0, at))
                 .setVersion(r.coordinates().substring(at + 1))
-                .setReclamation(Reclamation.newBuilder()
-                        .setState(r.state() == io.capmesh.runtime.reclaim.Reclamation.State.COLLECTED
-                                ? Reclamation.State.COLLECTED : Reclamation.State.LEAKED)
-                        .setElapsedMillis(r.millis())
-                        .addAllCauses(r.causes())
-                        .addAllCleaned(r.cleaned()))
+                .setReclamation(reclamation)
                 .build();
     }
 }

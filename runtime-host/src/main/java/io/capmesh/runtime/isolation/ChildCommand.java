@@ -21,11 +21,18 @@ import java.util.jar.Manifest;
  * launcher can read, so such a child is started through Boot's {@code PropertiesLauncher} with
  * {@code loader.main} naming the child's main class.
  */
-final class ChildCommand {
+public final class ChildCommand {
 
     private static final String BOOT_LOADER = "org.springframework.boot.loader.";
 
     private ChildCommand() {
+    }
+
+    /** A child JVM of this one that runs {@code mainClass} with the given heap and options. */
+    public static List<String> java(Class<?> mainClass, String maxHeap, List<String> jvmOptions) {
+        IsolationSettings d = IsolationSettings.DEFAULT;
+        return of(mainClass, new IsolationSettings(maxHeap, jvmOptions, d.firstRestartDelay(), d.maxRestartDelay(),
+                d.stableAfter(), d.startTimeout()));
     }
 
     static List<String> of(Class<?> mainClass, IsolationSettings settings) {

@@ -15,6 +15,7 @@ import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.ManifestReader;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.runtime.reclaim.LeakInspector;
+import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.RenewableExecutor;
 import io.capmesh.runtime.store.ExtensionStore;
@@ -78,7 +79,8 @@ public final class IsolatedExtensionMain {
                 new ExtensionLoader(IsolatedExtensionMain.class.getClassLoader(), config.tierPackages(),
                         Map.of(manifest.id(), config.settings()), config.maxConcurrentCalls(), new HostServices(),
                         Clock.systemUTC()),
-                new NoStore(), new Reclaimer(new LeakInspector(calls), Duration.ofSeconds(2)), services,
+                new NoStore(), new Reclaimer(new LeakInspector(calls), Duration.ofSeconds(2),
+                new LeakPaths(LeakPaths.Settings.off())), services,
                 Duration.ofSeconds(10));
         Server server;
         LoadedExtension ext;

@@ -33,6 +33,9 @@ public final class ExtensionClassLoader extends URLClassLoader {
         registerAsParallelCapable();
     }
 
+    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
+
+    private final long serial = SERIALS.incrementAndGet();
     private final String extension;
     private final ClassLoader hostLoader;
     private final List<String> sharedPackages;
@@ -54,6 +57,11 @@ public final class ExtensionClassLoader extends URLClassLoader {
         this.sharedPackages = List.copyOf(sharedPackages);
         this.checked = checked;
         this.codeSource = new CodeSource(getURLs()[0], (CodeSigner[]) null); // the jar's, as it has no signers
+    }
+
+    /** Tells this loader apart from every other one of this JVM, including earlier loads of the same version. */
+    public long serial() {
+        return serial;
     }
 
     /** {@code id@version} of the extension this loader belongs to. */

@@ -2,7 +2,7 @@ package io.capmesh.runtime.reclaim;
 
 import io.capmesh.runtime.loader.ExtensionClassLoader;
 import java.io.IOException;
-import java.lang.ref.ReferenceQueue;
+import java.lang.ref.PhantomReference;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,21 +11,30 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * Closes an extension's classloader and proves that the garbage collector reclaimed it.
  *
- * <p>After cleaning up what the extension left behind, it holds only a weak reference on a queue and nudges the
- * collector with {@code System.gc()} a bounded number of times. Run with G1 and
- * {@code -XX:+ExplicitGCInvokesConcurrent} so that each nudge is a concurrent cycle (which unloads classes)
- * rather than a stop-the-world full collection. A loader still reachable when the window closes is reported
- * as leaked, with the likely causes, by the time the window closes: collection is awaited for nine tenths of it
- * and the rest is left for the diagnosis. The window starts once the calls have drained; the reported time runs
- * from the start of the unload.
+ * <p>After cleaning up what the extension left behind, it holds only a phantom reference and nudges the
+ * collector with {@code System.gc()} a bounded number of times. A phantom reference is cleared only when the
+ * loader is truly gone: a weak one is cleared before finalization, so a loader reachable only from objects with a
+ * {@code finalize()} method would pass for collected, and a finalizer can make it reachable again. Run with G1
+ * and {@code -XX:+ExplicitGCInvokesConcurrent} so that each nudge is a concurrent cycle (which unloads classes)
+ * rather than a stop-the-world full collection.
+ *
+ * <p>A loader still reachable when the window closes is reported as leaked, with the likely causes, by the time
+ * the window closes: collection is awaited for nine tenths of it and the rest is left for the diagnosis. The
+ * window starts once the calls have drained; the reported time runs from the start of the unload. A leaked
+ * verdict goes on changing afterwards, through the updates callback: the reference path arrives when a heap dump
+ * has been analysed ({@link LeakPaths}), and the verdict flips to collected if the holder lets go.
  */
 public final class Reclaimer {
 
     private static final long NUDGE_INTERVAL_MILLIS = 20;
+    /** How often the verdict's reference is looked at between nudges. */
+    private static final long POLL_MILLIS = 2;
     /** One per JVM, as the collection it asks for is. */
     private static final ExecutorService NUDGER = Executors.newSingleThreadExecutor(runnable -> {
         Thread thread = new Thread(runnable, "capmesh-gc-nudge");
@@ -36,10 +45,12 @@ public final class Reclaimer {
 
     private final LeakInspector inspector;
     private final Duration window;
+    private final LeakPaths leakPaths;
 
-    public Reclaimer(LeakInspector inspector, Duration window) {
+    public Reclaimer(LeakInspector inspector, Duration window, LeakPaths leakPaths) {
         this.inspector = inspector;
         this.window = window;
+        this.leakPaths = leakPaths;
     }
 
     /**
@@ -47,51 +58,77 @@ public final class Reclaimer {
      * reference to the loader or to anything it loaded.
      *
      * @param startNanos when the unload began, for the reported time
+     * @param updates    told of each later change to a LEAKED verdict (its path, a late collection), on another
+     *                   thread; never called for a verdict that was COLLECTED at once
      */
-    public Reclamation reclaim(ExtensionClassLoader loader, long startNanos) {
+    public Reclamation reclaim(ExtensionClassLoader loader, long startNanos, Consumer<Reclamation> updates) {
         // the window covers cleaning up and diagnosing too, so that a leak is reported within it
         long collectedBy = System.nanoTime() + window.toNanos() / 10 * 9;
-        String coordinates = loader.extension();
+        LoaderIdentity owner = LoaderIdentity.of(loader);
         List<String> cleaned = new ArrayList<>(inspector.cleanUp(loader));
         try {
             loader.close();
         } catch (IOException e) {
             cleaned.add("closing the jar failed: " + e.getMessage());
         }
-        ReferenceQueue<ClassLoader> queue = new ReferenceQueue<>();
-        WeakReference<ClassLoader> ref = new WeakReference<>(loader, queue);
-        loader = null; // from here on only the weak reference may reach it
-        if (awaitCollection(ref, queue, collectedBy)) {
-            return new Reclamation(coordinates, Reclamation.State.COLLECTED, elapsedMillis(startNanos), List.of(),
-                    cleaned);
+        PhantomReference<ClassLoader> gone = LateCollections.JVM.track(loader);
+        WeakReference<ClassLoader> weak = new WeakReference<>(loader);
+        loader = null; // from here on only the references may reach it
+        if (awaitCollection(gone, collectedBy)) {
+            return collected(owner, startNanos, cleaned);
         }
-        List<String> causes = diagnose(ref);
-        return new Reclamation(coordinates, ref.refersTo(null) ? Reclamation.State.COLLECTED : Reclamation.State.LEAKED,
-                elapsedMillis(startNanos), ref.refersTo(null) ? List.of() : causes, cleaned);
+        List<String> causes = new ArrayList<>();
+        if (weak.refersTo(null)) {
+            causes.add("it is reachable only through objects whose finalize() method has not run yet, or was made "
+                    + "reachable again by one");
+        }
+        causes.addAll(inspector.diagnose(owner));
+        if (gone.refersTo(null)) {
+            return collected(owner, startNanos, cleaned);
+        }
+        if (causes.isEmpty()) {
+            causes.add("no thread, timer, thread-local, shutdown hook or JDK registry refers to it: a static field or "
+                    + "cache outside the extension holds one of its classes or objects"
+                    + (leakPaths.enabled() ? "; the leak path names it" : "; " + leakPaths.note()));
+        }
+        Reclamation verdict = new Reclamation(owner.coordinates(), Reclamation.State.LEAKED, elapsedMillis(startNanos),
+                causes, cleaned, owner.serial(), null, leakPaths.note(), null);
+        AtomicReference<Reclamation> latest = new AtomicReference<>(verdict);
+        LateCollections.JVM.whenCollected(gone, at -> updates.accept(latest.updateAndGet(r -> r.collectedLater(at))));
+        leakPaths.find(owner, (path, note) -> updates.accept(latest.updateAndGet(r -> r.withLeakPath(path, note))));
+        return verdict;
     }
 
-    private boolean awaitCollection(WeakReference<ClassLoader> ref, ReferenceQueue<ClassLoader> queue,
-                                    long deadline) {
+    private static Reclamation collected(LoaderIdentity owner, long startNanos, List<String> cleaned) {
+        return new Reclamation(owner.coordinates(), Reclamation.State.COLLECTED, elapsedMillis(startNanos),
+                List.of(), cleaned, owner.serial(), null, "", null);
+    }
+
+    private static boolean awaitCollection(PhantomReference<ClassLoader> gone, long deadline) {
         try {
+            long nextNudge = System.nanoTime();
             while (System.nanoTime() < deadline) {
-                nudge();
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (queue.remove(Math.max(1, Math.min(NUDGE_INTERVAL_MILLIS, left))) != null || ref.refersTo(null)) {
+                if (System.nanoTime() - nextNudge >= 0) {
+                    nudge();
+                    nextNudge = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NUDGE_INTERVAL_MILLIS);
+                }
+                if (gone.refersTo(null)) {
                     return true;
                 }
+                Thread.sleep(POLL_MILLIS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return ref.refersTo(null);
+        return gone.refersTo(null);
     }
 
     /**
      * Asks for a collection cycle unless one asked for is still running. {@code System.gc()} blocks its caller
-     * until the whole concurrent cycle is over, well after the cycle's remark has cleared the weak reference;
+     * until the whole concurrent cycle is over, well after the cycle's remark has cleared the reference;
      * nudging from another thread lets the reclaiming thread see the reference cleared as soon as it is.
      */
-    private static void nudge() {
+    static void nudge() {
         if (NUDGING.compareAndSet(false, true)) {
             NUDGER.execute(() -> {
                 try {
@@ -101,11 +138,6 @@ public final class Reclaimer {
                 }
             });
         }
-    }
-
-    private List<String> diagnose(WeakReference<ClassLoader> ref) {
-        ClassLoader loader = ref.get();
-        return loader instanceof ExtensionClassLoader extensionLoader ? inspector.diagnose(extensionLoader) : List.of();
     }
 
     private static long elapsedMillis(long startNanos) {

@@ -3,6 +3,7 @@ package io.capmesh.runtime.spring;
 import io.capmesh.runtime.RuntimeSettings;
 import io.capmesh.runtime.isolation.IsolationSettings;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
 import io.capmesh.signing.TrustedKeys;
@@ -39,6 +40,7 @@ import org.springframework.util.unit.DataSize;
  * @param broker             the broker to register with; none by default
  * @param signatures         what incoming packages' signatures must be
  * @param isolation          how extensions that ask for process isolation run in their child JVMs
+ * @param leakPaths          when a leaked extension's reference path is looked for in a heap dump
  */
 @ConfigurationProperties("capmesh.runtime")
 public record RuntimeProperties(
@@ -60,7 +62,30 @@ public record RuntimeProperties(
         @DefaultValue("core") String tier,
         @DefaultValue Broker broker,
         @DefaultValue Signatures signatures,
-        @DefaultValue Isolation isolation) {
+        @DefaultValue Isolation isolation,
+        @DefaultValue LeakPathSettings leakPaths) {
+
+    /**
+     * {@code capmesh.runtime.leak-paths.*}. A heap dump pauses the runtime for a full collection and the write
+     * (about a second per 100 MB of live heap), so production takes at most one per {@code min-interval}.
+     *
+     * @param mode         {@code off}, {@code every-leak} (the local mesh's setting) or {@code rate-limited}
+     * @param minInterval  the least time between two dumps when rate-limited
+     * @param maxDumpSize  the largest dump: a heap whose live part would not fit is not dumped
+     * @param analysisHeap the heap of the child JVM that analyses a dump
+     * @param timeout      how long an analysis may take
+     */
+    public record LeakPathSettings(@DefaultValue("rate-limited") LeakPaths.Mode mode,
+                                   @DefaultValue("15m") Duration minInterval,
+                                   @DefaultValue("256MB") DataSize maxDumpSize,
+                                   @DefaultValue("512MB") DataSize analysisHeap,
+                                   @DefaultValue("2m") Duration timeout) {
+
+        LeakPaths.Settings toSettings(Path dataDir) {
+            return new LeakPaths.Settings(mode, minInterval, maxDumpSize.toBytes(), dataDir.resolve("heap-dumps"),
+                    analysisHeap.toMegabytes() + "m", timeout);
+        }
+    }
 
     /**
      * {@code capmesh.runtime.isolation.*}. An extension's own {@code isolation.max-heap} setting (under
@@ -140,6 +165,6 @@ public record RuntimeProperties(
                 new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings(),
-                maxQueuedCalls, idleEviction);
+                maxQueuedCalls, idleEviction, leakPaths.toSettings(dataDir));
     }
 }
