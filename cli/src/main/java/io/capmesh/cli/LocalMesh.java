@@ -510,6 +510,8 @@ public final class LocalMesh {
         } else {
             command.add("--capmesh.runtime.data-dir=" + dir.resolve(service.serviceName()));
             command.add("--capmesh.runtime.broker.address=" + broker.target());
+            // a developer's mesh: every leak gets its reference path (production rate-limits the heap dumps)
+            command.add("--capmesh.runtime.leak-paths.mode=every-leak");
         }
         options.tls().ifPresent(tls -> command.addAll(new TlsDirectory(tls).serviceArguments(service.serviceName())));
         if (options.access()) {

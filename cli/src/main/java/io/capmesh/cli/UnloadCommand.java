@@ -50,6 +50,12 @@ final class UnloadCommand implements Callable<Integer> {
             description = "How long each runtime may take (default: ${DEFAULT-VALUE}).")
     private Duration timeout;
 
+    @Option(names = "--leak-path-wait", paramLabel = "DURATION", defaultValue = "30s", converter = Durations.class,
+            description = {"On a leak, how much longer to wait for the reference path that holds the loader, when "
+                    + "the runtime looks for it in a heap dump (capmesh.runtime.leak-paths) (default: "
+                    + "${DEFAULT-VALUE}; 0s answers at the verdict)."})
+    private Duration leakPathWait;
+
     @Override
     public Integer call() {
         BrokerAddress broker = target.broker();
@@ -58,42 +64,66 @@ final class UnloadCommand implements Callable<Integer> {
                 : Runtimes.withLoaded(id, Optional.ofNullable(version), broker, credentials);
         UnloadRequest request = UnloadRequest.newBuilder().setExtensionId(id)
                 .setVersion(version == null ? "" : version)
-                .setDrainTimeoutMillis(drainTimeout == null ? 0 : drainTimeout.toMillis()).build();
+                .setDrainTimeoutMillis(drainTimeout == null ? 0 : drainTimeout.toMillis())
+                .setLeakPathWaitMillis(leakPathWait.toMillis()).build();
         List<Map<String, Object>> json = new ArrayList<>();
         Table table = Table.of("runtime", "extension", "version", "loader");
         boolean leaked = false;
+        List<String> paths = new ArrayList<>();
         for (Runtimes.Target runtime : targets) {
             UnloadResponse unloaded;
             try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
                 unloaded = RuntimeServiceGrpc.newBlockingStub(remote.channel())
-                        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS).unload(request);
+                        .withDeadlineAfter(timeout.plus(leakPathWait).toMillis(), TimeUnit.MILLISECONDS)
+                        .unload(request);
             } catch (StatusRuntimeException e) {
                 throw Remote.failure("runtime", runtime.address(), e.getStatus(), "unload of " + id + " at "
                         + runtime.name() + " refused");
             }
             leaked |= unloaded.getReclamation().getState() == Reclamation.State.LEAKED;
             table.row(runtime.name(), unloaded.getExtensionId(), unloaded.getVersion(), reclamation(unloaded));
+            if (unloaded.getReclamation().hasLeakPath()) {
+                paths.add("What holds " + unloaded.getExtensionId() + "@" + unloaded.getVersion() + " at "
+                        + runtime.name() + ":\n" + leakPath(unloaded.getReclamation().getLeakPath()));
+            }
             json.add(DeployCommand.entry(runtime, Json.of(unloaded)));
         }
         if (output.json()) {
             output.json(json);
         } else {
             output.table(table);
+            paths.forEach(output::say);
             if (leaked) {
-                output.say("A leaked loader stays in memory until the runtime restarts; the causes name what holds"
-                        + " it.");
+                output.say("A leaked loader stays in memory while something holds it: the causes and the leak path "
+                        + "name what. If that lets go, the runtime still collects it, and its Describe then says "
+                        + "COLLECTED, with the time.");
             }
         }
         return ExitCode.OK;
+    }
+
+    /** The reference path as an indented chain, from the GC root down to the loader. */
+    static String leakPath(io.capmesh.proto.v1.LeakPath path) {
+        StringBuilder out = new StringBuilder("  ┬───\n  │ GC root: ").append(path.getGcRoot()).append("\n  │");
+        for (var step : path.getStepsList()) {
+            out.append("\n  ├─ ").append(step.getObject()).append("\n  │    ↓ ").append(step.getReference());
+        }
+        return out.append("\n  ╰→ the extension's classloader").toString();
     }
 
     /** {@code COLLECTED in 45 ms}, or {@code LEAKED after 2000 ms: <causes>}. */
     static String reclamation(UnloadResponse unloaded) {
         Reclamation reclamation = unloaded.getReclamation();
         return switch (reclamation.getState()) {
-            case COLLECTED -> "COLLECTED in " + reclamation.getElapsedMillis() + " ms";
+            case COLLECTED -> reclamation.hasCollectedAt()
+                    ? "COLLECTED at " + java.time.Instant.ofEpochSecond(reclamation.getCollectedAt().getSeconds())
+                    + ", after it was LEAKED at " + reclamation.getElapsedMillis() + " ms: "
+                    + String.join("; ", reclamation.getCausesList())
+                    : "COLLECTED in " + reclamation.getElapsedMillis() + " ms";
             case LEAKED -> "LEAKED after " + reclamation.getElapsedMillis() + " ms: "
-                    + String.join("; ", reclamation.getCausesList());
+                    + String.join("; ", reclamation.getCausesList())
+                    + (reclamation.hasLeakPath() || reclamation.getLeakPathNote().isEmpty() ? ""
+                    : " (leak path: " + reclamation.getLeakPathNote() + ")");
             case PENDING -> "PENDING (still being verified)";
             default -> reclamation.getState().toString();
         };

@@ -279,6 +279,26 @@ class LocalMeshIT {
 
     @Test
     @Order(8)
+    void aLeakedExtensionIsShownWithTheReferencePathThatHoldsIt() throws Exception {
+        Path leaky = Path.of(System.getProperty("capmesh.test.extensions"))
+                .resolve("capmesh-ext-misbehaving-system-property.jar");
+        Cli.Run deployed = Cli.run("deploy", leaky.toString(), "--dir", mesh.toString());
+        assertThat(deployed.exit()).as(deployed.toString()).isZero();
+        // the local mesh looks for the path of every leak, in a child JVM of the runtime's Spring Boot jar
+        Cli.Run unloaded = Cli.run("unload", "system-property", "--leak-path-wait", "120s", "--dir", mesh.toString());
+        assertThat(unloaded.exit()).as(unloaded.toString()).isZero();
+        assertThat(unloaded.out()).as(unloaded.toString())
+                .contains("LEAKED after")
+                .contains("What holds system-property@1.0.0 at core-runtime@")
+                .contains("GC root: System class")
+                .contains("├─ java.lang.System class", "↓ static System.props")
+                .contains("SystemPropertyExtension$Marker instance")
+                .contains("╰→ the extension's classloader")
+                .contains("If that lets go, the runtime still collects it");
+    }
+
+    @Test
+    @Order(9)
     void aBadJarGetsTheRuntimesProblemsAndUnknownTargetsAreNamed() throws Exception {
         Path missingClass = jar(dir.resolve("missing-class.jar"), """
                 {"id": "broken", "version": "1.0.0", "entryClass": "com.example.NotThere",
@@ -306,7 +326,7 @@ class LocalMeshIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void watchStreamsCatalogChangesUntilItsCount() throws Exception {
         CompletableFuture<Cli.Run> watching = CompletableFuture.supplyAsync(() -> Cli.run("watch", "--prefix",
                 "test.", "--count", "1", "--for", "120s", "--json", "--dir", mesh.toString()));
@@ -330,7 +350,7 @@ class LocalMeshIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void demoRunsTheSampleOnTheMeshAndTraceShowsItsTreeAgain() {
         Cli.Run demo = Cli.run("demo", "--dir", mesh.toString());
         assertThat(demo.exit()).as(demo.toString()).isZero();
@@ -362,7 +382,7 @@ class LocalMeshIT {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void signWithAKeyThatStaysInTheCryptoRuntime() throws Exception {
         ManagedChannel crypto = Grpc.newChannelBuilderForAddress("127.0.0.1", basePort + 4,
                 InsecureChannelCredentials.create()).build();

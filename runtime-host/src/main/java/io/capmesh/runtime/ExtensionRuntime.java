@@ -70,6 +70,7 @@ public final class ExtensionRuntime implements AutoCloseable {
     }
 
     private static final int HISTORY_PER_ID = 16;
+    private static final System.Logger LOG = System.getLogger(ExtensionRuntime.class.getName());
 
     private final PackageReader reader;
     private final ExtensionLoader loader;
@@ -735,6 +736,11 @@ public final class ExtensionRuntime implements AutoCloseable {
             }
         }
         Reclamation verdict = reclamation;
+        if (verdict.state() == Reclamation.State.LEAKED) {
+            LOG.log(System.Logger.Level.WARNING, verdict.coordinates() + " LEAKED: its classloader is still reachable "
+                    + verdict.millis() + " ms after the unload began: " + String.join("; ", verdict.causes())
+                    + (verdict.cleaned().isEmpty() ? "" : " (cleaned up: " + String.join("; ", verdict.cleaned()) + ")"));
+        }
         listeners.forEach(l -> l.reclaimed(verdict));
         return reclamation;
     }
@@ -792,9 +798,44 @@ public final class ExtensionRuntime implements AutoCloseable {
             }
             past.clear();
             past.addAll(entries);
+            past.notifyAll();
         }
         Reclamation told = merged;
+        if (changed.collectedAt() != null) {
+            LOG.log(System.Logger.Level.INFO, told.coordinates() + ", reported LEAKED, was collected at "
+                    + told.collectedAt() + ": what held it let go");
+        }
         listeners.forEach(l -> l.reclamationChanged(told));
+    }
+
+    /**
+     * The verdict as it stands once its leak path is found, or once {@code wait} has passed: the unload itself
+     * answers at the verdict, and the heap dump's analysis takes seconds more.
+     */
+    public Reclamation awaitLeakPath(Reclamation verdict, Duration wait) {
+        if (verdict.state() != Reclamation.State.LEAKED || verdict.loaderSerial() == 0 || wait.isZero()) {
+            return verdict;
+        }
+        Deque<Reclamation> past = history.get(verdict.coordinates().substring(0,
+                verdict.coordinates().lastIndexOf('@')));
+        long deadline = System.nanoTime() + wait.toNanos();
+        Reclamation latest = verdict;
+        synchronized (past) {
+            for (;;) {
+                latest = past.stream().filter(r -> r.loaderSerial() == verdict.loaderSerial()).findFirst()
+                        .orElse(latest);
+                long left = deadline - System.nanoTime();
+                if (!latest.awaitsLeakPath() || left <= 0) {
+                    return latest;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(past, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return latest;
+                }
+            }
+        }
     }
 
     /** The verdict as recorded (with the causes the unload itself added), updated with later news. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.capmesh.proto.v1.DescribeRequest;
 import io.capmesh.proto.v1.LeakStep;
 import io.capmesh.proto.v1.Reclamation;
+import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
 import io.capmesh.runtime.reclaim.LeakPaths;
 import java.nio.file.Files;
@@ -188,10 +189,10 @@ class ReclamationVerdictsTest {
     void aCleanerThreadIsNamedByTheReferencePath() throws Exception {
         start(RuntimeSettings.defaults(data).withLeakPaths(everyLeak(256L << 20)));
         runtime.deploy("capmesh-ext-misbehaving-cleaner");
-        UnloadResponse unloaded = runtime.unload("cleaner");
-        assertThat(unloaded.getReclamation().getState()).isEqualTo(Reclamation.State.LEAKED);
-        Reclamation withPath = awaitVerdict("cleaner", r -> r.hasLeakPath() || !r.getLeakPathNote()
-                .startsWith("analysing"));
+        // this time the unload waits for the path, so its answer carries it
+        Reclamation withPath = runtime.stub().unload(UnloadRequest.newBuilder().setExtensionId("cleaner")
+                .setLeakPathWaitMillis(LATE.toMillis()).build()).getReclamation();
+        assertThat(withPath.getState()).isEqualTo(Reclamation.State.LEAKED);
         assertThat(withPath.getLeakPath().getStepsList()).extracting(LeakStep::getObject)
                 .anySatisfy(object -> assertThat(object).contains("thread 'Cleaner-"));
         assertThat(withPath.getLeakPath().getStepsList()).extracting(LeakStep::getObject)

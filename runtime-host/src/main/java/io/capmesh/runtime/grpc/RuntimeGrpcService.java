@@ -17,6 +17,7 @@ import io.capmesh.proto.v1.SwapResponse;
 import io.capmesh.proto.v1.UnloadRequest;
 import io.capmesh.proto.v1.UnloadResponse;
 import io.capmesh.runtime.ExtensionRuntime;
+import io.capmesh.runtime.reclaim.Reclamation;
 import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.pkg.ExtensionPackage;
@@ -216,13 +217,18 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             observer.onError(Status.INVALID_ARGUMENT.withDescription("extension_id is required").asRuntimeException());
             return;
         }
-        if (request.getDrainTimeoutMillis() < 0) {
-            observer.onError(Status.INVALID_ARGUMENT.withDescription("drain_timeout_millis cannot be negative")
+        if (request.getDrainTimeoutMillis() < 0 || request.getLeakPathWaitMillis() < 0) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription(request.getDrainTimeoutMillis() < 0
+                    ? "drain_timeout_millis cannot be negative" : "leak_path_wait_millis cannot be negative")
                     .asRuntimeException());
             return;
         }
-        answer(observer, () -> ProtoViews.unloaded(runtime.unload(request.getExtensionId(), request.getVersion(),
-                Duration.ofMillis(request.getDrainTimeoutMillis()))));
+        answer(observer, () -> {
+            Reclamation verdict = runtime.unload(request.getExtensionId(), request.getVersion(),
+                    Duration.ofMillis(request.getDrainTimeoutMillis()));
+            return ProtoViews.unloaded(runtime.awaitLeakPath(verdict,
+                    Duration.ofMillis(request.getLeakPathWaitMillis())));
+        });
     }
 
     @Override

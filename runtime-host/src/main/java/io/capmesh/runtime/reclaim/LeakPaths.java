@@ -66,6 +66,9 @@ public final class LeakPaths implements AutoCloseable {
         }
     }
 
+    /** How the note of a leak whose path is being looked for begins. */
+    static final String ANALYSING = "analysing a heap dump";
+
     private static final System.Logger LOG = System.getLogger(LeakPaths.class.getName());
     /** Live objects take up to about this many times their heap size in an HPROF file (8-byte ids, record tags). */
     private static final double DUMP_PER_HEAP_BYTE = 1.5;
@@ -99,7 +102,7 @@ public final class LeakPaths implements AutoCloseable {
 
     /** Where a leak's path stands right after the verdict. */
     String note() {
-        return enabled() ? "analysing a heap dump for the reference path; Describe shows it when it is ready"
+        return enabled() ? ANALYSING + " for the reference path; Describe shows it when it is ready"
                 : "heap dumps for leak paths are off (capmesh.runtime.leak-paths.mode); a heap dump (jcmd <pid> "
                 + "GC.heap_dump) shows the path";
     }

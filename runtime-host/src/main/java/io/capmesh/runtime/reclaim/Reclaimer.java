@@ -99,6 +99,11 @@ public final class Reclaimer {
         return verdict;
     }
 
+    /** Classloaders of this JVM reported leaked and not collected since. */
+    public static int leakedLoaders() {
+        return LateCollections.JVM.watching();
+    }
+
     private static Reclamation collected(LoaderIdentity owner, long startNanos, List<String> cleaned) {
         return new Reclamation(owner.coordinates(), Reclamation.State.COLLECTED, elapsedMillis(startNanos),
                 List.of(), cleaned, owner.serial(), null, "", null);

@@ -33,6 +33,11 @@ public record Reclamation(String coordinates, State state, long millis, List<Str
         this(coordinates, state, millis, causes, cleaned, 0, null, "", null);
     }
 
+    /** A leak whose path is still being looked for in a heap dump. */
+    public boolean awaitsLeakPath() {
+        return state == State.LEAKED && leakPath == null && leakPathNote.startsWith(LeakPaths.ANALYSING);
+    }
+
     public Reclamation withCauses(List<String> value) {
         return new Reclamation(coordinates, state, millis, value, cleaned, loaderSerial, leakPath, leakPathNote,
                 collectedAt);

@@ -3,9 +3,11 @@ package io.capmesh.runtime.spring;
 import io.capmesh.runtime.RuntimeListener;
 import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.loader.LoadedExtension;
+import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.Reclamation;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -16,8 +18,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The runtime's meters: calls and failures per loaded extension version, load and reclaim times, leaks, and the
- * exits and restarts of isolated extensions' child JVMs.
+ * The runtime's meters: calls and failures per loaded extension version, load and reclaim times, leaks (those
+ * still held, those collected later, and leak path analyses), and the exits and restarts of isolated extensions'
+ * child JVMs.
  * Per-version meters are removed when the version is unpublished, and they read the counts through a weak
  * reference, so the registry never keeps an unloaded extension (or its classloader) alive.
  */
@@ -28,6 +31,9 @@ final class RuntimeMetrics implements RuntimeListener {
 
     RuntimeMetrics(MeterRegistry registry) {
         this.registry = registry;
+        Gauge.builder("capmesh.extension.leaked.loaders", Reclaimer::leakedLoaders)
+                .description("classloaders of unloaded versions reported leaked and not collected since")
+                .register(registry);
     }
 
     @Override
@@ -59,6 +65,20 @@ final class RuntimeMetrics implements RuntimeListener {
                 .record(Duration.ofMillis(reclamation.millis()));
         if (reclamation.state() == Reclamation.State.LEAKED) {
             Counter.builder("capmesh.extension.leaks").description("unloaded versions whose classloader stayed alive")
+                    .register(registry).increment();
+        }
+    }
+
+    @Override
+    public void reclamationChanged(Reclamation reclamation) {
+        if (reclamation.collectedAt() != null) {
+            Counter.builder("capmesh.extension.leaks.collected.later")
+                    .description("leaked classloaders collected after all, once what held them let go")
+                    .register(registry).increment();
+        } else if (!reclamation.awaitsLeakPath()) {
+            Counter.builder("capmesh.extension.leak.paths")
+                    .description("heap dump analyses for leaked classloaders, by whether they found the path")
+                    .tags("result", reclamation.leakPath() != null ? "found" : "none")
                     .register(registry).increment();
         }
     }

@@ -52,6 +52,21 @@ final class RuntimeTracing implements RuntimeListener {
         span.end(end, TimeUnit.NANOSECONDS);
     }
 
+    @Override
+    public void reclamationChanged(Reclamation reclamation) {
+        Span span = tracer.spanBuilder(reclamation.collectedAt() != null ? "extension collected late"
+                        : "extension leak path")
+                .setAttribute(CapmeshAttributes.EXTENSION, reclamation.coordinates())
+                .setAttribute(CapmeshAttributes.RESULT, reclamation.state().name().toLowerCase(java.util.Locale.ROOT))
+                .startSpan();
+        if (reclamation.leakPath() != null && reclamation.collectedAt() == null) {
+            span.setAttribute("capmesh.leak_path", reclamation.leakPath().render());
+        } else if (reclamation.collectedAt() == null) {
+            span.setAttribute("capmesh.leak_path_note", reclamation.leakPathNote());
+        }
+        span.end();
+    }
+
     private static long now() {
         Instant now = Instant.now(); // microseconds on current JDKs: short loads still get a duration
         return TimeUnit.SECONDS.toNanos(now.getEpochSecond()) + now.getNano();
