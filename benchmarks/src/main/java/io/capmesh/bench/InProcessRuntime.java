@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /** A runtime host in this JVM, on a data directory of its own that is deleted on close. */
 final class InProcessRuntime implements AutoCloseable {
@@ -19,15 +20,20 @@ final class InProcessRuntime implements AutoCloseable {
     private final ExtensionJars jars;
 
     InProcessRuntime(Duration reclaimWindow, Duration drainTimeout) {
+        this(reclaimWindow, drainTimeout, UnaryOperator.identity());
+    }
+
+    /** @param tune changes to the settings, e.g. heap dumps for leak paths */
+    InProcessRuntime(Duration reclaimWindow, Duration drainTimeout, UnaryOperator<RuntimeSettings> tune) {
         try {
             this.dir = Files.createTempDirectory("capmesh-bench-runtime");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         RuntimeSettings defaults = RuntimeSettings.defaults(dir.resolve("data"));
-        this.host = new RuntimeHost(new RuntimeSettings(defaults.dataDirectory(), defaults.packageLimits(),
-                defaults.maxPayloadBytes(), defaults.maxCallTime(), drainTimeout, reclaimWindow,
-                defaults.maxConcurrentCalls(), defaults.tierPackages(), defaults.settings()));
+        this.host = new RuntimeHost(tune.apply(new RuntimeSettings(defaults.dataDirectory(),
+                defaults.packageLimits(), defaults.maxPayloadBytes(), defaults.maxCallTime(), drainTimeout,
+                reclaimWindow, defaults.maxConcurrentCalls(), defaults.tierPackages(), defaults.settings())));
         host.start(List.of());
         this.jars = new ExtensionJars(dir.resolve("jars"));
     }

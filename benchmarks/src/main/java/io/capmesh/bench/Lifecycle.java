@@ -5,6 +5,8 @@ import io.capmesh.bench.extensions.FinalizerExtension;
 import io.capmesh.bench.extensions.TimerExtension;
 import io.capmesh.runtime.ExtensionRuntime;
 import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.runtime.reclaim.LeakPath;
+import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.runtime.reclaim.Reclamation;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
@@ -360,7 +362,29 @@ final class Lifecycle {
                                     FinalizerExtension.class), "bench.finalizers", "ok"),
                     new Scenario("active tasks", "own pools with periodic and running tasks (bench)",
                             jars.ofClasses("bench-active-tasks", "1.0.0", "bench.active-tasks", List.of("ok"),
-                                    ActiveTasksExtension.class), "bench.active-tasks", "ok"));
+                                    ActiveTasksExtension.class), "bench.active-tasks", "ok"),
+                    new Scenario("active tasks", "scheduled executor never shut down (misbehaving scheduled-executor)",
+                            jars.shipped("capmesh-ext-misbehaving-scheduled-executor.jar"),
+                            "test.scheduled-executor", "ok"),
+                    new Scenario("static state", "handler on the root logger, custom level (misbehaving "
+                            + "logging-handler)", jars.shipped("capmesh-ext-misbehaving-logging-handler.jar"),
+                            "test.logging-handler", "ok"),
+                    new Scenario("static state", "default uncaught-exception handler (misbehaving uncaught-handler)",
+                            jars.shipped("capmesh-ext-misbehaving-uncaught-handler.jar"), "test.uncaught-handler",
+                            "ok"),
+                    new Scenario("static state", "security provider added (misbehaving security-provider)",
+                            jars.shipped("capmesh-ext-misbehaving-security-provider.jar"), "test.security-provider",
+                            "ok"),
+                    new Scenario("static state", "platform MBean registered (misbehaving mbean)",
+                            jars.shipped("capmesh-ext-misbehaving-mbean.jar"), "test.mbean", "ok"),
+                    new Scenario("static state", "resource bundle cache (misbehaving resource-bundle)",
+                            jars.shipped("capmesh-ext-misbehaving-resource-bundle.jar"), "test.resource-bundle", "ok"),
+                    new Scenario("static state", "java.beans introspection caches (misbehaving beans-introspector)",
+                            jars.shipped("capmesh-ext-misbehaving-beans-introspector.jar"), "test.beans-introspector",
+                            "ok"),
+                    new Scenario("finalizers", "a finalizer that makes the loader reachable again (misbehaving "
+                            + "resurrect): must be a leak report, never a collection",
+                            jars.shipped("capmesh-ext-misbehaving-resurrect.jar"), "test.resurrect", "ok"));
             ExtensionRuntime engine = runtime.host().runtime();
             for (Scenario scenario : scenarios) {
                 int collected = 0;
@@ -384,6 +408,7 @@ final class Lifecycle {
                         detail = "leak: " + String.join("; ", verdict.causes());
                     }
                 }
+                Thread.setDefaultUncaughtExceptionHandler(null); // what the resurrecting finalizer set
                 int neither = mode.reclaimRuns() - collected - leaked;
                 allAccounted &= neither == 0 && times.getMaxValue() <= 2_000_000_000L;
                 slowest = Math.max(slowest, times.getMaxValue());
@@ -397,6 +422,83 @@ final class Lifecycle {
                 slowest / 1_000_000), allAccounted);
         report.add(table);
         return summary.toString();
+    }
+
+    // ---- leak paths ----------------------------------------------------------------------------------------
+
+    private static final java.util.regex.Pattern DUMP_NOTE = java.util.regex.Pattern.compile(
+            "from a ([0-9.]+) MB heap dump \\(a ([0-9]+) ms pause\\), analysed in ([0-9]+) ms");
+    private static final int LOADED_BESIDE_THE_LEAK = 100;
+
+    /**
+     * From unload to the leak's named reference path, with 100 small extensions loaded, while calls go on: the
+     * runtime dumps its heap (the pause every call feels) and a child JVM analyses the dump.
+     */
+    String leakPaths() throws Exception {
+        int runs = Math.min(3, mode.reclaimRuns());
+        Table table = new Table("Leak paths",
+                "With " + LOADED_BESIDE_THE_LEAK + " small extensions loaded, an extension that put an object of its "
+                        + "own into the system properties (a holder no cleanup knows) is unloaded; the runtime dumps "
+                        + "its heap and a child JVM finds the path from a GC root with Shark. One caller keeps "
+                        + "calling a loaded extension meanwhile, one call at a time.",
+                "run", "unload to path ms", "verdict ms", "dump MB", "dump pause ms", "analysis ms",
+                "calls meanwhile", "call p50 us", "call max ms", "path ends");
+        Histogram toPath = histogram();
+        double largestDump = 0;
+        long longestPause = 0;
+        String key = "capmesh.test.system-property";
+        try (InProcessRuntime runtime = new InProcessRuntime(mode.reclaimWindow(), Duration.ofSeconds(1),
+                settings -> settings.withLeakPaths(new LeakPaths.Settings(LeakPaths.Mode.EVERY_LEAK, Duration.ZERO,
+                        1L << 30, settings.dataDirectory().resolve("heap-dumps"), "512m", Duration.ofMinutes(3))))) {
+            ExtensionRuntime engine = runtime.host().runtime();
+            for (int i = 0; i < LOADED_BESIDE_THE_LEAK; i++) {
+                runtime.deploy(runtime.jars().echo("bench-loaded-" + i, "1.0.0", "bench.loaded-" + i, 0));
+            }
+            Path leaky = runtime.jars().shipped("capmesh-ext-misbehaving-system-property.jar");
+            for (int run = 1; run <= runs; run++) {
+                runtime.deploy(leaky);
+                AtomicBoolean calling = new AtomicBoolean(true);
+                Histogram calls = histogram();
+                Thread caller = new Thread(() -> {
+                    byte[] payload = "x".getBytes(StandardCharsets.UTF_8);
+                    while (calling.get()) {
+                        long start = System.nanoTime();
+                        engine.invoke("bench.loaded-0", "echo", payload, NO_ATTRIBUTES);
+                        calls.recordValue(System.nanoTime() - start);
+                    }
+                }, "bench-caller");
+                caller.start();
+                long start = System.nanoTime();
+                Reclamation verdict = engine.unload("system-property", "", Duration.ZERO);
+                Reclamation withPath = engine.awaitLeakPath(verdict, Duration.ofMinutes(3));
+                long took = System.nanoTime() - start;
+                calling.set(false);
+                caller.join();
+                System.getProperties().remove(key); // lets this run's loader go before the next
+                java.util.regex.Matcher note = DUMP_NOTE.matcher(withPath.leakPathNote());
+                boolean found = withPath.leakPath() != null && note.find();
+                if (found) {
+                    toPath.recordValue(took);
+                    largestDump = Math.max(largestDump, Double.parseDouble(note.group(1)));
+                    longestPause = Math.max(longestPause, Long.parseLong(note.group(2)));
+                }
+                List<LeakPath.Step> steps = withPath.leakPath() == null ? List.of() : withPath.leakPath().steps();
+                table.row(run, Table.millis(took / 1e6), verdict.millis(), found ? note.group(1) : "-",
+                        found ? note.group(2) : "-", found ? note.group(3) : "-", calls.getTotalCount(),
+                        Table.millis(ms(calls, 50) * 1000), Table.millis(calls.getMaxValue() / 1e6),
+                        steps.isEmpty() ? shorten(withPath.leakPathNote())
+                                : steps.get(0).reference() + " ... " + steps.get(steps.size() - 1).object());
+            }
+        } finally {
+            System.getProperties().remove(key);
+        }
+        boolean met = toPath.getTotalCount() == runs && toPath.getMaxValue() <= Duration.ofSeconds(5).toNanos();
+        targets.measured(Targets.Goal.LEAK_PATH, String.format("%s; dump up to %.1f MB, pause up to %d ms",
+                toPath.getTotalCount() == 0 ? "no path found" : String.format("p50 %.0f ms, max %.0f ms",
+                        ms(toPath, 50), toPath.getMaxValue() / 1e6), largestDump, longestPause), met);
+        report.add(table);
+        return toPath.getTotalCount() + "/" + runs + " paths found, max "
+                + Table.millis(toPath.getMaxValue() / 1e6) + " ms";
     }
 
     private static String shorten(String text) {

@@ -89,6 +89,7 @@ final class Suite {
         steps.add(new Step("lifecycle: swap under " + mode.swapConcurrency() + " concurrent calls",
                 lifecycle::swapUnderLoad));
         steps.add(new Step("lifecycle: reclamation scenarios", lifecycle::reclamation));
+        steps.add(new Step("lifecycle: unload to a leak's reference path, from a heap dump", lifecycle::leakPaths));
         steps.add(new Step("process isolation: per-call cost against in-process loading",
                 () -> IsolationCost.run(mode, report)));
         Network network;

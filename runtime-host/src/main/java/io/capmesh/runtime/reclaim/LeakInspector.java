@@ -116,7 +116,7 @@ public final class LeakInspector {
                 cleaned.add("cancelled timer thread '" + thread.getName() + "'");
             } else if (runsExtensionCode(thread, owner, stack)) {
                 thread.interrupt();
-                cleaned.add("interrupted thread '" + thread.getName() + "'" + describeTask(thread, owner, stack));
+                cleaned.add("interrupted thread '" + thread.getName() + "'" + describeTask(thread, owner, null));
             } else if (owner.is(thread.getContextClassLoader())) {
                 // a host or library thread that was merely created during a call: it inherited the context
                 // classloader, which its own code has no use for once the extension is gone
