@@ -60,7 +60,7 @@ final class JdkRegistries {
                     + handler.getClass().getName() + (clean ? "" : " is the extension's")
                     + " (Thread.setDefaultUncaughtExceptionHandler)");
         }
-        for (Thread thread : Thread.getAllStackTraces().keySet()) {
+        for (Thread thread : LeakInspector.liveThreads()) {
             Thread.UncaughtExceptionHandler own = thread.getUncaughtExceptionHandler();
             if (own != thread.getThreadGroup() && owner.owns(own)) {
                 if (clean) {

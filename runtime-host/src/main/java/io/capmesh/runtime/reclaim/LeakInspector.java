@@ -49,6 +49,9 @@ public final class LeakInspector {
     private static final Field WORKER_EXECUTOR = field(type("java.util.concurrent.ThreadPoolExecutor$Worker"),
             "this$0");
     private static final int TOP_FRAMES = 3;
+    /** The thread factories code gets from {@code Executors.newXxx()} and {@code new ForkJoinPool()}. */
+    private static final Set<String> DEFAULT_FACTORIES = Set.of("java.util.concurrent.Executors$DefaultThreadFactory",
+            "java.util.concurrent.ForkJoinPool$DefaultForkJoinWorkerThreadFactory");
     private static final Field INHERITED_CONTEXT = field(Thread.class, "inheritedAccessControlContext");
     private static final Field CONTEXT_DOMAINS = field(java.security.AccessControlContext.class, "context");
     private static final Field MAP_TABLE = field(nested(ThreadLocal.class, "ThreadLocalMap"), "table");
@@ -116,7 +119,7 @@ public final class LeakInspector {
                 cleaned.add("cancelled timer thread '" + thread.getName() + "'");
             } else if (runsExtensionCode(thread, owner, stack)) {
                 thread.interrupt();
-                cleaned.add("interrupted thread '" + thread.getName() + "'" + describeTask(thread, owner, null));
+                cleaned.add("interrupted thread '" + thread.getName() + "' (" + taskName(thread, owner, stack) + ")");
             } else if (owner.is(thread.getContextClassLoader())) {
                 // a host or library thread that was merely created during a call: it inherited the context
                 // classloader, which its own code has no use for once the extension is gone
@@ -214,10 +217,11 @@ public final class LeakInspector {
     }
 
     /**
-     * The extension created the executor: its thread factory is the extension's, or it is the JDK's default one
-     * and the worker was started during a call into the extension (it inherited the context classloader), runs
-     * the extension's code, or its queue holds the extension's tasks. A factory of the host or a library marks
-     * that library's executor, which is left alone.
+     * The extension created the executor: its thread factory is the extension's, or it is the default one that
+     * {@code Executors} and {@code new ForkJoinPool()} use and the worker was started during a call into the
+     * extension (it inherited the context classloader), runs the extension's code, or its queue holds the
+     * extension's tasks. Any other factory marks an executor of the host, a library or the JDK itself (such as
+     * {@code CompletableFuture}'s shared delayer), which is left alone.
      */
     private static boolean createdBy(LoaderIdentity owner, ExecutorService executor, Thread worker,
                                      StackTraceElement[] stack) {
@@ -226,9 +230,8 @@ public final class LeakInspector {
         if (owner.defined(factory.getClass())) {
             return true;
         }
-        ClassLoader factoryLoader = factory.getClass().getClassLoader();
-        boolean jdkFactory = factoryLoader == null || factoryLoader == ClassLoader.getPlatformClassLoader();
-        return jdkFactory && (owner.is(worker.getContextClassLoader()) || runsFrames(owner, stack)
+        return DEFAULT_FACTORIES.contains(factory.getClass().getName())
+                && (owner.is(worker.getContextClassLoader()) || runsFrames(owner, stack)
                 || !queuedTasksOf(executor, owner).isEmpty());
     }
 
@@ -314,10 +317,21 @@ public final class LeakInspector {
 
     /** {@code  (task com.example.Poller, TIMED_WAITING): at ...} */
     private static String describeTask(Thread thread, LoaderIdentity owner, StackTraceElement[] stack) {
+        return " (" + taskName(thread, owner, stack) + ", " + thread.getState() + ")" + frames(owner, stack);
+    }
+
+    /**
+     * The extension's class the thread runs: its task's, or (a task the JDK wraps and lets go of as it starts, as
+     * {@code CompletableFuture} does) its topmost frame's; else the task's or the thread's own class.
+     */
+    private static String taskName(Thread thread, LoaderIdentity owner, StackTraceElement[] stack) {
         Object task = taskOf(thread);
         String part = extensionPart(task, owner, 3);
-        String type = part != null ? part : task != null ? task.getClass().getName() : thread.getClass().getName();
-        return " (" + type + ", " + thread.getState() + ")" + frames(owner, stack);
+        if (part == null && stack != null) {
+            part = Arrays.stream(stack).filter(owner::runs).map(StackTraceElement::getClassName).findFirst()
+                    .orElse(null);
+        }
+        return part != null ? part : task != null ? task.getClass().getName() : thread.getClass().getName();
     }
 
     /**
@@ -498,7 +512,7 @@ public final class LeakInspector {
         return value == null ? "key of the extension's type" : "value of type " + value.getClass().getName();
     }
 
-    private static List<Thread> liveThreads() {
+    static List<Thread> liveThreads() {
         ThreadGroup root = Thread.currentThread().getThreadGroup();
         while (root.getParent() != null) {
             root = root.getParent();
