@@ -80,6 +80,8 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Duration drainTimeout;
     private final Object control = new Object();
     private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
+    /** Loader serials of unloads whose verdict is being reached and not recorded yet. */
+    private final java.util.Set<Long> recording = ConcurrentHashMap.newKeySet();
     /** Later news of a verdict that arrived before the unload recorded the verdict, by loader serial. */
     private final Map<Long, Reclamation> earlyNews = new ConcurrentHashMap<>();
     private final List<RuntimeListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -134,8 +136,8 @@ public final class ExtensionRuntime implements AutoCloseable {
             }
 
             @Override
-            public void reclamationChanged(Reclamation reclamation) {
-                listeners.forEach(l -> l.reclamationChanged(reclamation));
+            public void reclamationChanged(Reclamation before, Reclamation after) {
+                listeners.forEach(l -> l.reclamationChanged(before, after));
             }
 
             @Override
@@ -712,6 +714,8 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
         int stuck = ext.inFlight();
         String closeError = closeInstance(ext);
+        long serial = ext.live().loader() == null ? 0 : ext.live().loader().serial();
+        recording.add(serial);
         Reclamation reclamation = reclaim(ext, startNanos);
         if (!drained || closeError != null) {
             List<String> causes = new java.util.ArrayList<>();
@@ -726,7 +730,8 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
         Deque<Reclamation> past = history.computeIfAbsent(ext.manifest().id(), id -> new ArrayDeque<>());
         synchronized (past) {
-            Reclamation news = earlyNews.remove(reclamation.loaderSerial());
+            recording.remove(serial);
+            Reclamation news = earlyNews.remove(serial);
             if (news != null) {
                 reclamation = withNews(reclamation, news);
             }
@@ -783,29 +788,34 @@ public final class ExtensionRuntime implements AutoCloseable {
     private void reclamationChanged(Reclamation changed) {
         String id = changed.coordinates().substring(0, changed.coordinates().lastIndexOf('@'));
         Deque<Reclamation> past = history.computeIfAbsent(id, i -> new ArrayDeque<>());
-        Reclamation merged = null;
+        Reclamation before = null;
+        Reclamation after = null;
         synchronized (past) {
             List<Reclamation> entries = new java.util.ArrayList<>(past);
             for (int i = 0; i < entries.size(); i++) {
                 if (entries.get(i).loaderSerial() == changed.loaderSerial()) {
-                    merged = withNews(entries.get(i), changed);
-                    entries.set(i, merged);
+                    before = entries.get(i);
+                    after = withNews(before, changed);
+                    entries.set(i, after);
                 }
             }
-            if (merged == null) { // news faster than the unload's own bookkeeping: finish() applies it
-                earlyNews.merge(changed.loaderSerial(), changed, (earlier, later) -> later);
-                return;
+            if (after == null) {
+                if (recording.contains(changed.loaderSerial())) { // faster than the unload's bookkeeping
+                    earlyNews.put(changed.loaderSerial(), changed);
+                }
+                return; // or about a verdict the history no longer keeps
             }
             past.clear();
             past.addAll(entries);
             past.notifyAll();
         }
-        Reclamation told = merged;
-        if (changed.collectedAt() != null) {
-            LOG.log(System.Logger.Level.INFO, told.coordinates() + ", reported LEAKED, was collected at "
-                    + told.collectedAt() + ": what held it let go");
+        Reclamation was = before;
+        Reclamation is = after;
+        if (was.collectedAt() == null && is.collectedAt() != null) {
+            LOG.log(System.Logger.Level.INFO, is.coordinates() + ", reported LEAKED, was collected at "
+                    + is.collectedAt() + ": what held it let go");
         }
-        listeners.forEach(l -> l.reclamationChanged(told));
+        listeners.forEach(l -> l.reclamationChanged(was, is));
     }
 
     /**

@@ -24,9 +24,10 @@ public interface RuntimeListener {
 
     /**
      * A LEAKED verdict changed afterwards: the reference path holding the loader was found (or why not), or the
-     * loader was collected after all ({@link Reclamation#collectedAt()}). Called on a background thread.
+     * loader was collected after all ({@link Reclamation#collectedAt()}); compare {@code before} and {@code after}
+     * for what changed. Called on a background thread.
      */
-    default void reclamationChanged(Reclamation reclamation) {
+    default void reclamationChanged(Reclamation before, Reclamation after) {
     }
 
     /** The child JVM of an extension with process isolation ended unasked; another starts after a backoff. */

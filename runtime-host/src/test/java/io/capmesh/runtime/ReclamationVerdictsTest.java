@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ReclamationVerdictsTest {
 
     /** The text a leak gets when nothing was recognized; a verdict carrying it names nothing. */
-    private static final String GENERIC = "no thread, timer, thread-local, shutdown hook or JDK registry refers to it";
+    private static final String GENERIC = "no thread, timer, thread-local, shutdown hook or JDK registry the runtime";
     private static final Duration LATE = Duration.ofSeconds(60);
 
     @TempDir

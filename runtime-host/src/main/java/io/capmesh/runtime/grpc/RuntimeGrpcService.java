@@ -211,6 +211,9 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
         });
     }
 
+    /** The longest an Unload waits on for a leak path, whatever it asked: an analysis times out well before. */
+    private static final Duration MAX_LEAK_PATH_WAIT = Duration.ofMinutes(10);
+
     @Override
     public void unload(UnloadRequest request, StreamObserver<UnloadResponse> observer) {
         if (request.getExtensionId().isEmpty()) {
@@ -227,7 +230,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             Reclamation verdict = runtime.unload(request.getExtensionId(), request.getVersion(),
                     Duration.ofMillis(request.getDrainTimeoutMillis()));
             return ProtoViews.unloaded(runtime.awaitLeakPath(verdict,
-                    Duration.ofMillis(request.getLeakPathWaitMillis())));
+                    Duration.ofMillis(Math.min(request.getLeakPathWaitMillis(), MAX_LEAK_PATH_WAIT.toMillis()))));
         });
     }
 

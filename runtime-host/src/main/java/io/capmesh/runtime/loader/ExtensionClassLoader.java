@@ -35,7 +35,7 @@ public final class ExtensionClassLoader extends URLClassLoader {
 
     private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
 
-    private final long serial = SERIALS.incrementAndGet();
+    private final long serial;
     private final String extension;
     private final ClassLoader hostLoader;
     private final List<String> sharedPackages;
@@ -51,7 +51,14 @@ public final class ExtensionClassLoader extends URLClassLoader {
      */
     public ExtensionClassLoader(String extension, Path jar, ClassLoader hostLoader, List<String> sharedPackages,
                                 CheckedClasses checked) {
-        super("extension:" + extension, new URL[] {toUrl(jar)}, ClassLoader.getPlatformClassLoader());
+        this(SERIALS.incrementAndGet(), extension, jar, hostLoader, sharedPackages, checked);
+    }
+
+    /** Named {@code extension:id@version#serial}: stack frames name the loader, and tell two loads apart. */
+    private ExtensionClassLoader(long serial, String extension, Path jar, ClassLoader hostLoader,
+                                 List<String> sharedPackages, CheckedClasses checked) {
+        super("extension:" + extension + "#" + serial, new URL[] {toUrl(jar)}, ClassLoader.getPlatformClassLoader());
+        this.serial = serial;
         this.extension = extension;
         this.hostLoader = hostLoader;
         this.sharedPackages = List.copyOf(sharedPackages);

@@ -6,6 +6,7 @@ import java.lang.ref.ReferenceQueue;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -24,7 +25,11 @@ final class LateCollections {
     private final ReferenceQueue<ClassLoader> queue = new ReferenceQueue<>();
     /** By reference identity (references do not override equals); holding them here keeps them enqueueable. */
     private final Map<Reference<?>, Consumer<Instant>> watched = new ConcurrentHashMap<>();
-    private volatile long nudgeMillis = FIRST_NUDGE_MILLIS;
+    /** How often the queue is looked at, so that a new leak's first nudge comes on time. */
+    private static final long POLL_MILLIS = 250;
+
+    private long nudgeMillis = FIRST_NUDGE_MILLIS;
+    private volatile long nextNudgeNanos;
     private Thread watcher;
 
     private LateCollections() {
@@ -38,7 +43,12 @@ final class LateCollections {
     /** Calls {@code then} with the time, on the watcher's thread, once the tracked loader is collected. */
     synchronized void whenCollected(PhantomReference<ClassLoader> reference, Consumer<Instant> then) {
         watched.put(reference, then);
+        if (reference.refersTo(null) && watched.remove(reference) != null) {
+            then.accept(Instant.now()); // collected, and taken off the queue, before it was watched
+            return;
+        }
         nudgeMillis = FIRST_NUDGE_MILLIS;
+        nextNudgeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FIRST_NUDGE_MILLIS);
         if (watcher == null) {
             watcher = new Thread(this::watch, "capmesh-leak-watch");
             watcher.setDaemon(true);
@@ -54,15 +64,18 @@ final class LateCollections {
     private void watch() {
         for (;;) {
             try {
-                Reference<?> collected = queue.remove(nudgeMillis);
+                Reference<?> collected = queue.remove(POLL_MILLIS);
                 if (collected != null) {
                     Consumer<Instant> then = watched.remove(collected);
                     if (then != null) {
                         then.accept(Instant.now());
                     }
-                } else if (!watched.isEmpty()) {
+                } else if (!watched.isEmpty() && System.nanoTime() - nextNudgeNanos >= 0) {
                     Reclaimer.nudge();
-                    nudgeMillis = Math.min(nudgeMillis * 2, MAX_NUDGE_MILLIS);
+                    synchronized (this) {
+                        nudgeMillis = Math.min(nudgeMillis * 2, MAX_NUDGE_MILLIS);
+                        nextNudgeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(nudgeMillis);
+                    }
                 }
             } catch (InterruptedException e) {
                 return;

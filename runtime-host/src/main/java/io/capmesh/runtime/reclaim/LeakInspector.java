@@ -145,6 +145,7 @@ public final class LeakInspector {
             if (thread == Thread.currentThread()) {
                 continue;
             }
+            ExecutorService executor = pool.owns(thread) ? null : executorOf(thread);
             if (pool.owns(thread)) {
                 if (owner.is(thread.getContextClassLoader()) || runsFrames(owner, stack)) {
                     causes.add("pooled " + named + " is still running a call into the extension"
@@ -158,8 +159,8 @@ public final class LeakInspector {
                             + "to ForkJoinPool.commonPool() or CompletableFuture.*Async, and a shared worker is never "
                             + "interrupted)" + frames(owner, stack));
                 }
-            } else if (executorOf(thread) != null && createdBy(owner, executorOf(thread), thread, stack)) {
-                causes.add(named + " of the extension's " + describe(executorOf(thread), owner) + " is still running after "
+            } else if (executor != null && runsFrames(owner, stack) && createdBy(owner, executor, thread, stack)) {
+                causes.add(named + " of the extension's " + describe(executor, owner) + " is still running after "
                         + "shutdownNow() (its task ignores interrupts)" + frames(owner, stack));
             } else if (isTimer(thread) && startedBy(thread, owner)) {
                 causes.add("timer " + named + " started by the extension is still running");
@@ -218,10 +219,11 @@ public final class LeakInspector {
 
     /**
      * The extension created the executor: its thread factory is the extension's, or it is the default one that
-     * {@code Executors} and {@code new ForkJoinPool()} use and the worker was started during a call into the
-     * extension (it inherited the context classloader), runs the extension's code, or its queue holds the
+     * {@code Executors} and {@code new ForkJoinPool()} use, its worker was started during a call into the extension
+     * (it inherited the context classloader), and the worker runs the extension's code or the queue holds the
      * extension's tasks. Any other factory marks an executor of the host, a library or the JDK itself (such as
-     * {@code CompletableFuture}'s shared delayer), which is left alone.
+     * {@code CompletableFuture}'s shared delayer), which is left alone; so is an idle pool, whose worker only
+     * loses the context classloader.
      */
     private static boolean createdBy(LoaderIdentity owner, ExecutorService executor, Thread worker,
                                      StackTraceElement[] stack) {
@@ -230,9 +232,8 @@ public final class LeakInspector {
         if (owner.defined(factory.getClass())) {
             return true;
         }
-        return DEFAULT_FACTORIES.contains(factory.getClass().getName())
-                && (owner.is(worker.getContextClassLoader()) || runsFrames(owner, stack)
-                || !queuedTasksOf(executor, owner).isEmpty());
+        return DEFAULT_FACTORIES.contains(factory.getClass().getName()) && owner.is(worker.getContextClassLoader())
+                && (runsFrames(owner, stack) || !queuedTasksOf(executor, owner).isEmpty());
     }
 
     private static List<String> queuedTasksOf(ExecutorService executor, LoaderIdentity owner) {

@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 
@@ -78,6 +79,8 @@ public final class LeakPaths implements AutoCloseable {
     /** Leaks waiting for the next dump, by loader serial. */
     private final Map<Long, Pending> pending = new LinkedHashMap<>();
     private long lastDumpNanos;
+    /** The analysing child JVM while one runs, for close() to end it. */
+    private volatile Process analysing;
     private boolean dumpedOnce;
 
     private record Pending(LoaderIdentity owner, BiConsumer<LeakPath, String> done) {
@@ -129,7 +132,7 @@ public final class LeakPaths implements AutoCloseable {
         try {
             String refused = refusal();
             if (refused != null) {
-                batch.values().forEach(p -> p.done().accept(null, refused));
+                batch.values().forEach(p -> tell(p, null, refused));
                 return;
             }
             Files.createDirectories(settings.directory());
@@ -146,7 +149,7 @@ public final class LeakPaths implements AutoCloseable {
                 if (size > settings.maxDumpBytes()) {
                     String note = "no path: the heap dump came to " + mb(size) + ", over the cap of "
                             + mb(settings.maxDumpBytes()) + " (capmesh.runtime.leak-paths.max-dump-size); it was deleted";
-                    batch.values().forEach(p -> p.done().accept(null, note));
+                    batch.values().forEach(p -> tell(p, null, note));
                     return;
                 }
                 long analysisStart = System.nanoTime();
@@ -155,7 +158,7 @@ public final class LeakPaths implements AutoCloseable {
                         + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - analysisStart) + " ms";
                 for (Map.Entry<Long, Pending> leak : batch.entrySet()) {
                     LeakPath path = found.get(leak.getKey());
-                    leak.getValue().done().accept(path, path != null ? "from a " + how
+                    tell(leak.getValue(), path, path != null ? "from a " + how
                             : "no strong path in a " + how + ": the loader was collected before the dump, or only "
                             + "soft, weak or finalizer references reach it");
                     if (path != null) {
@@ -172,7 +175,16 @@ public final class LeakPaths implements AutoCloseable {
             }
             String note = "no path: the heap analysis failed: " + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, note, e);
-            batch.values().forEach(p -> p.done().accept(null, note));
+            batch.values().forEach(p -> tell(p, null, note));
+        }
+    }
+
+    /** Tells one leak its outcome; a listener that fails does not change what the others are told. */
+    private static void tell(Pending leak, LeakPath path, String note) {
+        try {
+            leak.done().accept(path, note);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "telling " + leak.owner().coordinates() + " of its leak path failed", e);
         }
     }
 
@@ -209,23 +221,45 @@ public final class LeakPaths implements AutoCloseable {
                 List.of("-XX:TieredStopAtLevel=1")));
         command.add(dump.toString());
         serials.forEach(serial -> command.add(Long.toString(serial)));
-        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Path errors = Path.of(dump + ".err");
+        Process process = new ProcessBuilder(command).redirectError(errors.toFile()).start();
+        analysing = process;
         // bounds the reading as well as the wait: a stuck analysis is ended, which closes its output
-        CompletableFuture.delayedExecutor(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)
-                .execute(process::destroyForcibly);
-        Map<Long, LeakPath> paths = new HashMap<>();
+        AtomicBoolean timedOut = new AtomicBoolean();
+        CompletableFuture.delayedExecutor(settings.timeout().toMillis(), TimeUnit.MILLISECONDS).execute(() -> {
+            if (process.isAlive()) {
+                timedOut.set(true);
+                process.destroyForcibly();
+            }
+        });
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                 StandardCharsets.UTF_8))) {
-            paths.putAll(LeakPathAnalysis.read(out));
-            if (!process.waitFor(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IOException("the analysis took longer than " + settings.timeout().toSeconds() + " s");
+            Map<Long, LeakPath> paths = new HashMap<>(LeakPathAnalysis.read(out));
+            process.waitFor();
+            if (timedOut.get()) {
+                throw new IOException("the analysis took longer than " + settings.timeout().toSeconds()
+                        + " s (capmesh.runtime.leak-paths.timeout)");
             }
             if (process.exitValue() != 0) {
-                throw new IOException("the analysing JVM exited with code " + process.exitValue());
+                throw new IOException("the analysing JVM exited with code " + process.exitValue() + ": "
+                        + lastLine(errors));
             }
             return paths;
         } finally {
             process.destroyForcibly();
+            analysing = null;
+            Files.deleteIfExists(errors);
+        }
+    }
+
+    /** The last line the analysing JVM wrote to its error stream, which says why it failed. */
+    private static String lastLine(Path errors) {
+        try {
+            List<String> lines = Files.readAllLines(errors, StandardCharsets.UTF_8).stream()
+                    .filter(line -> !line.isBlank()).toList();
+            return lines.isEmpty() ? "it said nothing" : lines.get(lines.size() - 1).strip();
+        } catch (IOException e) {
+            return "its error output is unreadable: " + e.getMessage();
         }
     }
 
@@ -234,7 +268,7 @@ public final class LeakPaths implements AutoCloseable {
             return;
         }
         try (Stream<Path> files = Files.list(settings.directory())) {
-            files.filter(f -> f.getFileName().toString().endsWith(".hprof")).forEach(f -> {
+            files.filter(f -> f.getFileName().toString().startsWith("leak-")).forEach(f -> {
                 try {
                     Files.deleteIfExists(f);
                 } catch (IOException e) {
@@ -253,5 +287,9 @@ public final class LeakPaths implements AutoCloseable {
     @Override
     public void close() {
         analyst.shutdownNow();
+        Process running = analysing;
+        if (running != null) {
+            running.destroyForcibly(); // ends the read the analyst waits in; it then deletes the dump
+        }
     }
 }

@@ -87,16 +87,25 @@ public final class Reclaimer {
             return collected(owner, startNanos, cleaned);
         }
         if (causes.isEmpty()) {
-            causes.add("no thread, timer, thread-local, shutdown hook or JDK registry refers to it: a static field or "
-                    + "cache outside the extension holds one of its classes or objects"
+            causes.add("no thread, timer, thread-local, shutdown hook or JDK registry the runtime inspects refers to "
+                    + "it: a static field or cache outside the extension may hold one of its classes or objects, or "
+                    + "the collection did not finish within the window"
                     + (leakPaths.enabled() ? "; the leak path names it" : "; " + leakPaths.note()));
         }
         Reclamation verdict = new Reclamation(owner.coordinates(), Reclamation.State.LEAKED, elapsedMillis(startNanos),
                 causes, cleaned, owner.serial(), null, leakPaths.note(), null);
+        // the news comes from two threads: each is applied and told under one lock, so it is told in order
         AtomicReference<Reclamation> latest = new AtomicReference<>(verdict);
-        LateCollections.JVM.whenCollected(gone, at -> updates.accept(latest.updateAndGet(r -> r.collectedLater(at))));
-        leakPaths.find(owner, (path, note) -> updates.accept(latest.updateAndGet(r -> r.withLeakPath(path, note))));
+        LateCollections.JVM.whenCollected(gone, at -> tell(latest, r -> r.collectedLater(at), updates));
+        leakPaths.find(owner, (path, note) -> tell(latest, r -> r.withLeakPath(path, note), updates));
         return verdict;
+    }
+
+    private static void tell(AtomicReference<Reclamation> latest, java.util.function.UnaryOperator<Reclamation> news,
+                             Consumer<Reclamation> updates) {
+        synchronized (latest) {
+            updates.accept(latest.updateAndGet(news));
+        }
     }
 
     /** Classloaders of this JVM reported leaked and not collected since. */

@@ -70,15 +70,16 @@ final class RuntimeMetrics implements RuntimeListener {
     }
 
     @Override
-    public void reclamationChanged(Reclamation reclamation) {
-        if (reclamation.collectedAt() != null) {
+    public void reclamationChanged(Reclamation before, Reclamation after) {
+        if (before.collectedAt() == null && after.collectedAt() != null) {
             Counter.builder("capmesh.extension.leaks.collected.later")
                     .description("leaked classloaders collected after all, once what held them let go")
                     .register(registry).increment();
-        } else if (!reclamation.awaitsLeakPath()) {
+        }
+        if (before.awaitsLeakPath() && !after.awaitsLeakPath()) {
             Counter.builder("capmesh.extension.leak.paths")
                     .description("heap dump analyses for leaked classloaders, by whether they found the path")
-                    .tags("result", reclamation.leakPath() != null ? "found" : "none")
+                    .tags("result", after.leakPath() != null ? "found" : "none")
                     .register(registry).increment();
         }
     }

@@ -53,18 +53,20 @@ final class RuntimeTracing implements RuntimeListener {
     }
 
     @Override
-    public void reclamationChanged(Reclamation reclamation) {
-        Span span = tracer.spanBuilder(reclamation.collectedAt() != null ? "extension collected late"
-                        : "extension leak path")
-                .setAttribute(CapmeshAttributes.EXTENSION, reclamation.coordinates())
-                .setAttribute(CapmeshAttributes.RESULT, reclamation.state().name().toLowerCase(java.util.Locale.ROOT))
-                .startSpan();
-        if (reclamation.leakPath() != null && reclamation.collectedAt() == null) {
-            span.setAttribute("capmesh.leak_path", reclamation.leakPath().render());
-        } else if (reclamation.collectedAt() == null) {
-            span.setAttribute("capmesh.leak_path_note", reclamation.leakPathNote());
+    public void reclamationChanged(Reclamation before, Reclamation after) {
+        if (before.collectedAt() == null && after.collectedAt() != null) {
+            tracer.spanBuilder("extension collected late")
+                    .setAttribute(CapmeshAttributes.EXTENSION, after.coordinates()).startSpan().end();
         }
-        span.end();
+        if (before.awaitsLeakPath() && !after.awaitsLeakPath()) {
+            Span span = tracer.spanBuilder("extension leak path")
+                    .setAttribute(CapmeshAttributes.EXTENSION, after.coordinates())
+                    .setAttribute(CapmeshAttributes.RESULT, after.leakPath() != null ? "found" : "none")
+                    .startSpan();
+            span.setAttribute("capmesh.leak_path", after.leakPath() != null ? after.leakPath().render()
+                    : after.leakPathNote());
+            span.end();
+        }
     }
 
     private static long now() {
