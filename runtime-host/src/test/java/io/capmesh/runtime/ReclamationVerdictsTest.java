@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.security.Security;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -73,12 +72,15 @@ class ReclamationVerdictsTest {
     void aTaskHandedToCompletableFutureIsTheExtensionsToo() throws Exception {
         start(RuntimeSettings.defaults(data));
         runtime.deploy("capmesh-ext-misbehaving-async-task");
-        runtime.invoke("test.async-task", "spawn", "");
+        runtime.invoke("test.async-task", "spawn", "5000");
         UnloadResponse unloaded = runtime.unload("async-task");
-        if (ForkJoinPool.getCommonPoolParallelism() > 1) {
-            // the shared worker runs it and is never interrupted: named, with the task's frame
+        if (unloaded.getReclamation().getState() == Reclamation.State.LEAKED) {
+            // a common-pool worker runs it (more than two cores, or JDK 21 and later): never interrupted, but
+            // named with the task's frame, and collected once the task ends
             assertThat(unloaded.getReclamation().getCausesList()).anySatisfy(cause -> assertThat(cause)
                     .contains("of the common ForkJoinPool runs a task of the extension").contains("AsyncTaskExtension"));
+            assertThat(awaitVerdict("async-task", r -> r.getState() == Reclamation.State.COLLECTED).hasCollectedAt())
+                    .isTrue();
         } else {
             // a thread per task, started during the call: interrupted, which ends the task
             assertCollected(unloaded, "interrupted thread '");
