@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
                 DeployCommand.class,
                 SwapCommand.class,
                 UnloadCommand.class,
+                RuntimeCommand.class,
                 SignCommand.class,
                 KeygenCommand.class,
                 TokenCommand.class,

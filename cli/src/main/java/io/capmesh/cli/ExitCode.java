@@ -15,6 +15,8 @@ public final class ExitCode {
     public static final int UNREACHABLE = 3;
     /** An unknown capability, method, extension or runtime. */
     public static final int NOT_FOUND = 4;
+    /** The unload or swap was done, but an old version's classloader is still reachable (LEAKED). */
+    public static final int LEAKED = 5;
 
     private ExitCode() {
     }
@@ -27,6 +29,7 @@ public final class ExitCode {
         codes.put(" " + USAGE, "bad usage: unknown option, malformed value, missing file");
         codes.put(" " + UNREACHABLE, "unreachable: nothing answered at the broker's or runtime's address");
         codes.put(" " + NOT_FOUND, "not found: unknown capability, method, extension or runtime");
+        codes.put(" " + LEAKED, "done, but an unloaded version's classloader leaked (unload, swap: see its causes)");
         return codes;
     }
 }

@@ -31,6 +31,11 @@ final class Runtimes {
     private Runtimes() {
     }
 
+    /** The {@code --runtime} value is one runtime's {@code host:port}, not a tier. */
+    static boolean isAddress(String runtime) {
+        return ADDRESS.matcher(runtime).matches();
+    }
+
     /** {@code --runtime}: a {@code host:port}, or a tier whose registered runtimes are all meant. */
     static List<Target> named(String runtime, BrokerAddress broker, ChannelCredentials credentials) {
         if (ADDRESS.matcher(runtime).matches()) {

@@ -1,6 +1,7 @@
 package io.capmesh.cli;
 
 import io.capmesh.proto.v1.ExtensionInfo;
+import io.capmesh.proto.v1.Reclamation;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
 import io.grpc.ChannelCredentials;
@@ -62,6 +63,8 @@ final class SwapCommand implements Callable<Integer> {
         List<Map<String, Object>> json = new ArrayList<>();
         Map<String, String> offers = new LinkedHashMap<>();
         Table table = Table.of("runtime", "extension", "now", "was", "old loader", "swap");
+        boolean leaked = false;
+        List<String> cleaned = new ArrayList<>();
         for (Runtimes.Target runtime : targets) {
             SwapResponse swapped;
             try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
@@ -77,13 +80,20 @@ final class SwapCommand implements Callable<Integer> {
                     swapped.getPrevious().getVersion(), UnloadCommand.reclamation(swapped.getPrevious()),
                     Durations.brief(Duration.ofNanos(swapped.getSwapMicros() * 1000)));
             json.add(DeployCommand.entry(runtime, Json.of(swapped)));
+            leaked |= swapped.getPrevious().getReclamation().getState() == Reclamation.State.LEAKED;
+            swapped.getPrevious().getReclamation().getCleanedList()
+                    .forEach(done -> cleaned.add(runtime.name() + ": " + done));
         }
         DeployCommand.awaitBroker(output, broker, credentials, targets, offers);
         if (output.json()) {
             output.json(json);
         } else {
             output.table(table);
+            UnloadCommand.printCleaned(output, cleaned);
+            if (leaked) {
+                output.say(UnloadCommand.LEAK_NOTE);
+            }
         }
-        return ExitCode.OK;
+        return leaked ? ExitCode.LEAKED : ExitCode.OK;
     }
 }

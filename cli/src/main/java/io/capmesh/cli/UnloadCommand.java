@@ -70,6 +70,7 @@ final class UnloadCommand implements Callable<Integer> {
         Table table = Table.of("runtime", "extension", "version", "loader");
         boolean leaked = false;
         List<String> paths = new ArrayList<>();
+        List<String> cleaned = new ArrayList<>();
         for (Runtimes.Target runtime : targets) {
             UnloadResponse unloaded;
             try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
@@ -82,6 +83,7 @@ final class UnloadCommand implements Callable<Integer> {
             }
             leaked |= unloaded.getReclamation().getState() == Reclamation.State.LEAKED;
             table.row(runtime.name(), unloaded.getExtensionId(), unloaded.getVersion(), reclamation(unloaded));
+            unloaded.getReclamation().getCleanedList().forEach(done -> cleaned.add(runtime.name() + ": " + done));
             if (unloaded.getReclamation().hasLeakPath()) {
                 paths.add("What holds " + unloaded.getExtensionId() + "@" + unloaded.getVersion() + " at "
                         + runtime.name() + ":\n" + leakPath(unloaded.getReclamation().getLeakPath()));
@@ -92,14 +94,25 @@ final class UnloadCommand implements Callable<Integer> {
             output.json(json);
         } else {
             output.table(table);
+            printCleaned(output, cleaned);
             paths.forEach(output::say);
             if (leaked) {
-                output.say("A leaked loader stays in memory while something holds it: the causes and the leak path "
-                        + "name what. If that lets go, the runtime still collects it, and its Describe then says "
-                        + "COLLECTED, with the time.");
+                output.say(LEAK_NOTE);
             }
         }
-        return ExitCode.OK;
+        return leaked ? ExitCode.LEAKED : ExitCode.OK;
+    }
+
+    static final String LEAK_NOTE = "A leaked loader stays in memory while something holds it: the causes and the "
+            + "leak path name what. If that lets go, the runtime still collects it: capmesh runtime describe ID "
+            + "--runtime ... then says COLLECTED, with the time.";
+
+    /** What the runtimes removed on the extension's behalf, one line each. */
+    static void printCleaned(Output output, List<String> cleaned) {
+        if (!cleaned.isEmpty()) {
+            output.say("Cleaned up on the extension's behalf:");
+            cleaned.forEach(done -> output.say("  " + done));
+        }
     }
 
     /** The reference path as an indented chain, from the GC root down to the loader. */

@@ -26,8 +26,23 @@ class CommandLineTest {
                 "health", "watch"}) {
             Cli.Run help = Cli.run(command, "--help");
             assertThat(help.exit()).as(command).isZero();
-            assertThat(help.out()).as(command).contains("Exit codes:", "3   unreachable", "4   not found");
+            assertThat(help.out()).as(command).contains("Exit codes:", "3   unreachable", "4   not found",
+                    "5   done, but an unloaded version's classloader leaked");
         }
+    }
+
+    @Test
+    void theRuntimeCommandNamesItsSubcommandsAndTheirRequiredRuntime() {
+        Cli.Run bare = Cli.run("runtime");
+        assertThat(bare.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(bare.err()).contains("capmesh runtime list --runtime TIER|HOST:PORT", "capmesh runtime describe ID");
+        Cli.Run noRuntime = Cli.run("runtime", "describe", "legacy-guava");
+        assertThat(noRuntime.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(noRuntime.err()).contains("Missing required option: '--runtime=TIER|HOST:PORT'");
+        // an address needs no broker: a runtime that is not there is unreachable, named by its address
+        Cli.Run nowhere = Cli.run("runtime", "list", "--runtime", "127.0.0.1:1");
+        assertThat(nowhere.exit()).as(nowhere.toString()).isEqualTo(ExitCode.UNREACHABLE);
+        assertThat(nowhere.err()).contains("127.0.0.1:1").doesNotContain("--broker");
     }
 
     @Test

@@ -258,7 +258,8 @@ class LocalMeshIT {
 
         Cli.Run swapped = Cli.run("swap", withVersion(GUAVA, "1.0.1").toString(), "--dir", mesh.toString(),
                 "--json");
-        assertThat(swapped.exit()).as(swapped.toString()).isZero();
+        assertThat(swapped.exit()).as(swapped.toString())
+                .isEqualTo(swapped.out().contains("LEAKED") ? ExitCode.LEAKED : ExitCode.OK);
         JsonObject swap = JsonParser.parseString(swapped.out()).getAsJsonArray().get(0).getAsJsonObject()
                 .getAsJsonObject("answer");
         assertThat(swap.getAsJsonObject("current").getAsJsonObject("manifest").get("version").getAsString())
@@ -267,7 +268,8 @@ class LocalMeshIT {
                 .isIn("COLLECTED", "LEAKED");
 
         Cli.Run unloaded = Cli.run("unload", "legacy-guava", "--dir", mesh.toString());
-        assertThat(unloaded.exit()).as(unloaded.toString()).isZero();
+        assertThat(unloaded.exit()).as(unloaded.toString())
+                .isEqualTo(unloaded.out().contains("LEAKED") ? ExitCode.LEAKED : ExitCode.OK);
         assertThat(unloaded.out()).contains("legacy-guava", "1.0.1").containsPattern("COLLECTED|LEAKED");
         Cli.Run again = Cli.run("unload", "legacy-guava", "--dir", mesh.toString());
         assertThat(again.exit()).as(again.toString()).isEqualTo(ExitCode.NOT_FOUND);
@@ -286,7 +288,7 @@ class LocalMeshIT {
         assertThat(deployed.exit()).as(deployed.toString()).isZero();
         // the local mesh looks for the path of every leak, in a child JVM of the runtime's Spring Boot jar
         Cli.Run unloaded = Cli.run("unload", "system-property", "--leak-path-wait", "120s", "--dir", mesh.toString());
-        assertThat(unloaded.exit()).as(unloaded.toString()).isZero();
+        assertThat(unloaded.exit()).as(unloaded.toString()).isEqualTo(ExitCode.LEAKED);
         assertThat(unloaded.out()).as(unloaded.toString())
                 .contains("LEAKED after")
                 .contains("What holds system-property@1.0.0 at core-runtime@")
@@ -295,6 +297,17 @@ class LocalMeshIT {
                 .contains("SystemPropertyExtension$Marker instance")
                 .contains("╰→ the extension's classloader")
                 .contains("If that lets go, the runtime still collects it");
+
+        // the runtime keeps the verdict: asked directly, with no broker involved
+        String core = "127.0.0.1:" + (basePort + 1);
+        Cli.Run described = Cli.run("runtime", "describe", "system-property", "--runtime", core);
+        assertThat(described.exit()).as(described.toString()).isZero();
+        assertThat(described.out()).contains(core, "1.0.0", "unloaded", "LEAKED after", "↓ static System.props");
+        Cli.Run listed = Cli.run("runtime", "list", "--runtime", core);
+        assertThat(listed.exit()).as(listed.toString()).isZero();
+        assertThat(listed.out()).contains("core-echo", "loaded").doesNotContain("system-property");
+        Cli.Run unknown = Cli.run("runtime", "describe", "no-such-extension", "--runtime", core);
+        assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(ExitCode.NOT_FOUND);
     }
 
     @Test
