@@ -33,9 +33,23 @@ final class RuntimeCommand implements Callable<Integer> {
                 + "describe ID --runtime TIER|HOST:PORT");
     }
 
-    /** The runtimes meant by {@code --runtime}, found through the broker only when it names a tier. */
-    static List<Runtimes.Target> targets(BrokerTarget target, String runtime) {
-        return Runtimes.named(runtime, Runtimes.isAddress(runtime) ? null : target.broker(), target.credentials());
+    /** {@code --runtime} and how to reach what it names: found through the broker only when it names a tier. */
+    static final class RuntimeTarget {
+
+        @Mixin
+        BrokerTarget target;
+
+        @Option(names = "--runtime", required = true, paramLabel = "TIER|HOST:PORT",
+                description = "One runtime's address, or every registered runtime of a tier.")
+        String runtime;
+
+        List<Runtimes.Target> targets() {
+            return Runtimes.named(runtime, Runtimes.isAddress(runtime) ? null : target.broker(), target.credentials());
+        }
+
+        io.grpc.ChannelCredentials credentials() {
+            return target.credentials();
+        }
     }
 
     @Command(name = "list", header = "List the extensions of runtimes.",
@@ -44,20 +58,16 @@ final class RuntimeCommand implements Callable<Integer> {
     static final class ListExtensions implements Callable<Integer> {
 
         @Mixin
-        private BrokerTarget target;
+        private RuntimeTarget target;
 
         @Mixin
         private Output output;
-
-        @Option(names = "--runtime", required = true, paramLabel = "TIER|HOST:PORT",
-                description = "One runtime's address, or every registered runtime of a tier.")
-        private String runtime;
 
         @Override
         public Integer call() {
             List<Map<String, Object>> json = new ArrayList<>();
             Table table = Table.of("runtime", "extension", "version", "state", "calls", "failures", "capabilities");
-            for (Runtimes.Target runtime : targets(target, this.runtime)) {
+            for (Runtimes.Target runtime : target.targets()) {
                 ListExtensionsResponse held;
                 try (Remote remote = Remote.runtime(runtime.address(), target.credentials())) {
                     held = RuntimeServiceGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -98,7 +108,7 @@ final class RuntimeCommand implements Callable<Integer> {
     static final class Describe implements Callable<Integer> {
 
         @Mixin
-        private BrokerTarget target;
+        private RuntimeTarget target;
 
         @Mixin
         private Output output;
@@ -106,16 +116,12 @@ final class RuntimeCommand implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "ID", description = "The extension's id, e.g. legacy-guava.")
         private String id;
 
-        @Option(names = "--runtime", required = true, paramLabel = "TIER|HOST:PORT",
-                description = "One runtime's address, or every registered runtime of a tier.")
-        private String runtime;
-
         @Override
         public Integer call() {
             List<Map<String, Object>> json = new ArrayList<>();
             Table table = Table.of("runtime", "version", "state", "verdict");
             List<String> paths = new ArrayList<>();
-            for (Runtimes.Target runtime : targets(target, this.runtime)) {
+            for (Runtimes.Target runtime : target.targets()) {
                 DescribeResponse described;
                 try (Remote remote = Remote.runtime(runtime.address(), target.credentials())) {
                     described = RuntimeServiceGrpc.newBlockingStub(remote.channel())
