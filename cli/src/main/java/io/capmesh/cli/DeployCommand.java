@@ -84,7 +84,11 @@ final class DeployCommand implements Callable<Integer> {
     /** So that the next command can acquire what was just deployed. */
     static void awaitBroker(Output output, BrokerAddress broker, ChannelCredentials credentials,
                             List<Runtimes.Target> targets, Map<String, String> offers) {
-        if (!Runtimes.awaitListed(broker, credentials, targets, offers, Duration.ofSeconds(10))) {
+        Boolean listed = Runtimes.awaitListed(broker, credentials, targets, offers, Duration.ofSeconds(10));
+        if (listed == null) {
+            output.note("no broker answered at " + broker + ", so none lists " + String.join(", ", offers.keySet())
+                    + " yet; call it directly with capmesh invoke CAP METHOD --runtime HOST:PORT");
+        } else if (!listed) {
             output.note("the broker at " + broker + " does not list " + String.join(", ", offers.keySet())
                     + " from these runtimes yet; it will once they heartbeat");
         }

@@ -1,10 +1,15 @@
 package io.capmesh.cli;
 
+import com.google.protobuf.ByteString;
+import io.capmesh.proto.v1.InvokeRequest;
+import io.capmesh.proto.v1.InvokeResponse;
+import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.stub.Acquire;
 import io.capmesh.stub.Capabilities;
 import io.capmesh.stub.CapabilityCallException;
 import io.capmesh.stub.CapabilityClient;
 import io.capmesh.stub.CapabilityHandle;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,6 +38,7 @@ import picocli.CommandLine.ParentCommand;
         description = {"Call one method of a capability through the thin"
         + " stub: acquire it from the broker, call its runtime directly, print the answer (as text when it is UTF-8,"
         + " else base64) and release the lease.",
+        "With --runtime HOST:PORT it calls that runtime directly instead, with no broker and no lease.",
         "The payload is --data, --file, or what arrives on stdin when it is not a terminal (else empty)."})
 final class InvokeCommand implements Callable<Integer> {
 
@@ -74,9 +81,16 @@ final class InvokeCommand implements Callable<Integer> {
             description = "The deadline of the call at the runtime, and of the acquire (default: ${DEFAULT-VALUE}).")
     private Duration timeout;
 
+    @Option(names = "--runtime", paramLabel = "HOST:PORT",
+            description = "Call this runtime directly: no broker, no lease (the version range is not checked).")
+    private String runtime;
+
     @Override
     public Integer call() {
         byte[] request = payload();
+        if (runtime != null) {
+            return callRuntime(request);
+        }
         BrokerAddress broker = target.broker();
         try (CapabilityClient client = CapabilityClient.builder().broker(broker.target()).account(account)
                 .credentials(target.credentials())
@@ -87,9 +101,34 @@ final class InvokeCommand implements Callable<Integer> {
             long start = System.nanoTime();
             byte[] answer = handle.invoke(method, request, attributes);
             Duration took = Duration.ofNanos(System.nanoTime() - start);
-            print(handle, answer, took);
+            List<String> replicas = handle.replicas();
+            print(handle.name(), handle.version(), replicas.isEmpty() ? "?" : replicas.get(0), answer, took);
         } catch (CapabilityCallException e) {
             throw Remote.failure(e, broker);
+        }
+        return ExitCode.OK;
+    }
+
+    /** The runtime's own Invoke, straight to its address. */
+    private int callRuntime(byte[] request) {
+        HostPort address;
+        try {
+            address = HostPort.parse(runtime);
+        } catch (IllegalArgumentException e) {
+            throw CliFailure.usage("--runtime " + e.getMessage());
+        }
+        try (Remote remote = Remote.runtime(address, target.credentials())) {
+            long start = System.nanoTime();
+            InvokeResponse answer = RuntimeServiceGrpc.newBlockingStub(remote.channel())
+                    .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .invoke(InvokeRequest.newBuilder().setCapability(capability.name()).setMethod(method)
+                            .setPayload(ByteString.copyFrom(request)).putAllAttributes(attributes).build());
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            print(capability.name(), answer.getExtensionId() + "@" + answer.getExtensionVersion(), address.toString(),
+                    answer.getPayload().toByteArray(), took);
+        } catch (StatusRuntimeException e) {
+            throw Remote.failure("runtime", address, e.getStatus(), capability.name() + " " + method + " at "
+                    + address);
         }
         return ExitCode.OK;
     }
@@ -114,23 +153,22 @@ final class InvokeCommand implements Callable<Integer> {
         }
     }
 
-    private void print(CapabilityHandle handle, byte[] answer, Duration took) {
+    /** @param version the capability's version, or the {@code id@version} of the extension that answered */
+    private void print(String name, String version, String endpoint, byte[] answer, Duration took) {
         String text = utf8(answer);
-        List<String> replicas = handle.replicas();
         if (output.json()) {
             Map<String, Object> json = new LinkedHashMap<>();
-            json.put("capability", handle.name());
-            json.put("version", handle.version());
+            json.put("capability", name);
+            json.put("version", version);
             json.put("method", method);
-            json.put("endpoint", replicas.isEmpty() ? "" : replicas.get(0));
+            json.put("endpoint", endpoint);
             json.put("micros", took.toNanos() / 1000);
             json.put("encoding", text != null ? "utf-8" : "base64");
             json.put("payload", text != null ? text : Base64.getEncoder().encodeToString(answer));
             output.json(json);
             return;
         }
-        output.note(handle.name() + " " + handle.version() + " at " + (replicas.isEmpty() ? "?" : replicas.get(0))
-                + ": " + method + " answered " + answer.length + " bytes in " + Durations.brief(took)
+        output.note(name + " " + version + " at " + endpoint + ": " + method + " answered " + answer.length + " bytes in " + Durations.brief(took)
                 + (text != null ? "" : " (not UTF-8, printed as base64)"));
         output.out().println(text != null ? text : Base64.getEncoder().encodeToString(answer));
         output.out().flush();

@@ -99,9 +99,9 @@ final class Runtimes {
      * asynchronously), so the next command can acquire it.
      *
      * @param offers capability name to version, as each runtime published it
-     * @return false when the broker did not list them all in time, or cannot be asked
+     * @return false when the broker did not list them all in time; null when no broker answered
      */
-    static boolean awaitListed(BrokerAddress broker, ChannelCredentials credentials, List<Target> runtimes,
+    static Boolean awaitListed(BrokerAddress broker, ChannelCredentials credentials, List<Target> runtimes,
                                Map<String, String> offers, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         try (Remote remote = Remote.broker(broker, credentials)) {
@@ -122,7 +122,7 @@ final class Runtimes {
                 Thread.sleep(100);
             }
         } catch (StatusRuntimeException e) {
-            return false;
+            return e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE ? null : false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

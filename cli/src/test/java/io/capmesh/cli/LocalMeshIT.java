@@ -308,6 +308,13 @@ class LocalMeshIT {
         assertThat(listed.out()).contains("core-echo", "loaded").doesNotContain("system-property");
         Cli.Run unknown = Cli.run("runtime", "describe", "no-such-extension", "--runtime", core);
         assertThat(unknown.exit()).as(unknown.toString()).isEqualTo(ExitCode.NOT_FOUND);
+
+        Cli.Run direct = Cli.run("invoke", "core.echo", "echo", "--data", "straight", "--runtime", core);
+        assertThat(direct.exit()).as(direct.toString()).isZero();
+        assertThat(direct.out()).isEqualTo("straight" + System.lineSeparator());
+        assertThat(direct.err()).contains("core.echo core-echo@", "at " + core);
+        Cli.Run noSuch = Cli.run("invoke", "core.nothing", "echo", "--runtime", core, "--data", "");
+        assertThat(noSuch.exit()).as(noSuch.toString()).isEqualTo(ExitCode.NOT_FOUND);
     }
 
     @Test
