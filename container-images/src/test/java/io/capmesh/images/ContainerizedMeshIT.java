@@ -362,6 +362,8 @@ class ContainerizedMeshIT {
                 .withCreateContainerCmdModifier(create -> create.getHostConfig().withReadonlyRootfs(true)
                         .withMemory(MEMORY_LIMIT))
                 .withEnv("JAVA_OPTS", "-Xshare:on")
+                // every interface of the container, with access control off: a test mesh says it means that
+                .withEnv("CAPMESH_ACCESS_INSECURE", "true")
                 .withEnv("MANAGEMENT_ENDPOINT_HEALTH_PROBES_ENABLED", "true")
                 .withLogConsumer(frame -> appendLog(name, frame.getUtf8String()))
                 .waitingFor(Wait.forHttp("/actuator/health/readiness").forPort(managementPort)

@@ -35,6 +35,15 @@ import org.springframework.grpc.server.ServerBuilderCustomizer;
 @EnableConfigurationProperties(AccessProperties.class)
 public class AccessAutoConfiguration {
 
+    /** Refuses to start (or warns, when told it is insecure) an open service that listens beyond loopback. */
+    @Bean
+    ExposureCheck exposureCheck(AccessProperties properties, org.springframework.core.env.Environment environment) {
+        ExposureCheck check = new ExposureCheck(properties.mode(), properties.insecure(),
+                environment.getProperty("spring.grpc.server.address"));
+        check.verify();
+        return check;
+    }
+
     @Bean
     Revocations revocations() {
         return new Revocations();

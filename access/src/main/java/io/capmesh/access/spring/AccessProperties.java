@@ -20,6 +20,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                      gRPC method name (key management in the crypto runtime)
  * @param tokenFile     this service's own bearer token for its outgoing calls (when it has no client
  *                      certificate); empty: none
+ * @param insecure      lets a service with access control off listen beyond loopback, which it otherwise refuses
+ *                      (anyone who reaches it could deploy code); it then warns at every start
  */
 @ConfigurationProperties("capmesh.access")
 public record AccessProperties(
@@ -28,7 +30,8 @@ public record AccessProperties(
         @DefaultValue List<String> leaseIssuers,
         @DefaultValue Map<String, Principal> principals,
         @DefaultValue Map<String, Role> methodRoles,
-        String tokenFile) {
+        String tokenFile,
+        @DefaultValue("false") boolean insecure) {
 
     public enum Mode { OFF, REQUIRED }
 
