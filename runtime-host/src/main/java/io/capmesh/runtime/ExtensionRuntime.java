@@ -70,7 +70,6 @@ public final class ExtensionRuntime implements AutoCloseable {
     }
 
     private static final int HISTORY_PER_ID = 16;
-    private static final System.Logger LOG = System.getLogger(ExtensionRuntime.class.getName());
 
     private final PackageReader reader;
     private final ExtensionLoader loader;
@@ -335,6 +334,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                     checkDeployable(pkg, null);
                     publish(ext, null);
                 }
+                LifecycleLog.loaded("deployed", ext);
                 return ext;
             } catch (RuntimeException e) {
                 discard(ext);
@@ -448,6 +448,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             discard(ext);
             throw e;
         }
+        LifecycleLog.swapped(old, ext, swapMicros);
         Reclamation previous = finish(old, drainTimeout, System.nanoTime());
         ext.addToCounts(old.invocations(), old.failures()); // after the drain, so late calls count too
         return new Swapped(ext, previous, swapMicros);
@@ -469,8 +470,10 @@ public final class ExtensionRuntime implements AutoCloseable {
                 store.remove(id);
                 hibernated.remove(id);
                 listeners.forEach(l -> l.unpublished(asleep));
-                return new Reclamation(asleep.manifest().coordinates(), Reclamation.State.COLLECTED, 0, List.of(),
-                        List.of("it was hibernated: its classloader had been reclaimed then"));
+                Reclamation verdict = new Reclamation(asleep.manifest().coordinates(), Reclamation.State.COLLECTED,
+                        0, List.of(), List.of("it was hibernated: its classloader had been reclaimed then"));
+                LifecycleLog.verdict(verdict);
+                return verdict;
             }
             if (ext == null) {
                 throw Problem.notFound("extension " + id + " is not loaded; loaded: "
@@ -507,6 +510,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                     hibernated.put(ext.manifest().id(), ext);
                     publish(null, ext);
                 }
+                LifecycleLog.hibernated(ext, idle);
                 finish(ext, drainTimeout, start);
             }
         }
@@ -576,6 +580,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                 discard(ext);
                 throw e;
             }
+            LifecycleLog.loaded("woke", ext);
             return true;
         }
     }
@@ -592,6 +597,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                     checkDeployable(pkg, null);
                     publish(ext, null);
                 }
+                LifecycleLog.loaded("restored", ext);
                 return null;
             } catch (Problem.ProblemException e) {
                 return new Problem(e.problem().code(), "stored " + stored.manifest().coordinates()
@@ -741,11 +747,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             }
         }
         Reclamation verdict = reclamation;
-        if (verdict.state() == Reclamation.State.LEAKED) {
-            LOG.log(System.Logger.Level.WARNING, verdict.coordinates() + " LEAKED: its classloader is still reachable "
-                    + verdict.millis() + " ms after the unload began: " + String.join("; ", verdict.causes())
-                    + (verdict.cleaned().isEmpty() ? "" : " (cleaned up: " + String.join("; ", verdict.cleaned()) + ")"));
-        }
+        LifecycleLog.verdict(verdict);
         listeners.forEach(l -> l.reclaimed(verdict));
         return reclamation;
     }
@@ -812,8 +814,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         Reclamation was = before;
         Reclamation is = after;
         if (was.collectedAt() == null && is.collectedAt() != null) {
-            LOG.log(System.Logger.Level.INFO, is.coordinates() + ", reported LEAKED, was collected at "
-                    + is.collectedAt() + ": what held it let go");
+            LifecycleLog.collectedLater(is);
         }
         listeners.forEach(l -> l.reclamationChanged(was, is));
     }
