@@ -78,10 +78,10 @@ public final class LeakPaths implements AutoCloseable {
     private final ExecutorService analyst;
     /** Leaks waiting for the next dump, by loader serial. */
     private final Map<Long, Pending> pending = new LinkedHashMap<>();
-    private long lastDumpNanos;
+    /** When the last dump was taken ({@link System#nanoTime()}); null before the first. */
+    private Long lastDumpNanos;
     /** The analysing child JVM while one runs, for close() to end it. */
     private volatile Process analysing;
-    private boolean dumpedOnce;
 
     private record Pending(LoaderIdentity owner, BiConsumer<LeakPath, String> done) {
     }
@@ -144,7 +144,6 @@ public final class LeakPaths implements AutoCloseable {
                         .dumpHeap(dump.toString(), true);
                 long pauseMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - pauseStart);
                 lastDumpNanos = System.nanoTime();
-                dumpedOnce = true;
                 long size = Files.size(dump);
                 if (size > settings.maxDumpBytes()) {
                     String note = "no path: the heap dump came to " + mb(size) + ", over the cap of "
@@ -190,7 +189,7 @@ public final class LeakPaths implements AutoCloseable {
 
     /** Why no dump may be taken now, or null. */
     private String refusal() {
-        if (settings.mode() == Mode.RATE_LIMITED && dumpedOnce
+        if (settings.mode() == Mode.RATE_LIMITED && lastDumpNanos != null
                 && System.nanoTime() - lastDumpNanos < settings.minInterval().toNanos()) {
             return "no path: a heap dump was taken less than " + settings.minInterval().toMinutes() + " min ago "
                     + "(capmesh.runtime.leak-paths.min-interval)";

@@ -81,8 +81,9 @@ public record RuntimeProperties(
                                    @DefaultValue("512MB") DataSize analysisHeap,
                                    @DefaultValue("2m") Duration timeout) {
 
-        LeakPaths.Settings toSettings(Path dataDir) {
-            return new LeakPaths.Settings(mode, minInterval, maxDumpSize.toBytes(), dataDir.resolve("heap-dumps"),
+        /** The dumps' directory is left to the runtime: {@code heap-dumps} in its data directory. */
+        LeakPaths.Settings toSettings() {
+            return new LeakPaths.Settings(mode, minInterval, maxDumpSize.toBytes(), null,
                     analysisHeap.toMegabytes() + "m", timeout);
         }
     }
@@ -165,6 +166,6 @@ public record RuntimeProperties(
                 new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings(),
-                maxQueuedCalls, idleEviction, leakPaths.toSettings(dataDir));
+                maxQueuedCalls, idleEviction, leakPaths.toSettings());
     }
 }
