@@ -62,7 +62,10 @@ for entry in "${services[@]}"; do
   jar="${jar_dir:+$jar_dir/capmesh-$module.jar}"
   jar="${jar:-$root/$module/target/capmesh-$module.jar}"
   [ -f "$jar" ] || fail "missing $jar: build it first (./mvnw -B -q install -DskipTests -pl $module)"
-  hash="$( { echo "$jre_id $service $grpc_port $management_port"; cat "$jar" "$here"/src/docker/service/*; } \
+  agent="$(dirname "$jar")/capmesh-exit-guard.jar" # every runtime starts with the exit guard
+  [ "$service" != broker ] || agent=
+  [ -z "$agent" ] || [ -f "$agent" ] || fail "missing $agent: build it first (./mvnw -B -q install -DskipTests)"
+  hash="$( { echo "$jre_id $service $grpc_port $management_port"; cat "$jar" $agent "$here"/src/docker/service/*; } \
     | sha256sum | cut -c1-16)"
   tag="capmesh/$service:$version"
   if [ "$(label_of "$tag")" != "$hash" ]; then
@@ -72,6 +75,8 @@ for entry in "${services[@]}"; do
     cp "$here"/src/docker/service/* "$context/"
     java -Djarmode=tools -jar "$jar" extract --destination "$context/app" >/dev/null
     mv "$context/app/$(basename "$jar")" "$context/app/app.jar"
+    mkdir -p "$context/app/agents"
+    [ -z "$agent" ] || cp "$agent" "$context/app/agents/"
   fi
   build "$tag" "$hash" "$work/$service" --build-arg SERVICE="$service" \
     --build-arg GRPC_PORT="$grpc_port" --build-arg MANAGEMENT_PORT="$management_port"

@@ -95,6 +95,8 @@ public final class Bench implements Callable<Integer> {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(RUNTIME_JVM_FLAGS);
+        // the exit guard every runtime starts with (JMH's forks inherit this JVM's flags)
+        Services.locate(services).jar("exit-guard").ifPresent(agent -> command.add("-javaagent:" + agent));
         command.add("-Dcapmesh.bench.relaunched=true");
         command.add("-Dcapmesh.bench.command=" + System.getProperty("capmesh.bench.command",
                 "java -jar capmesh-benchmarks.jar " + String.join(" ", args)));

@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 SwapCommand.class,
                 UnloadCommand.class,
                 RuntimeCommand.class,
+                QuarantineCommand.class,
                 SignCommand.class,
                 KeygenCommand.class,
                 TokenCommand.class,

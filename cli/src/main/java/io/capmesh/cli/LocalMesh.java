@@ -27,6 +27,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,6 +58,8 @@ public final class LocalMesh {
     /** As in bin/service: concurrent explicit GCs and early tenuring let unload verification work without pauses. */
     static final List<String> JVM_FLAGS = List.of("-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent",
             "-XX:MaxTenuringThreshold=1");
+    /** The exit guard agent every runtime starts with, beside the service jars: no extension can end a runtime. */
+    static final String EXIT_GUARD_JAR = "capmesh-exit-guard.jar";
     private static final Duration POLL = Duration.ofMillis(200);
     private static final int LOG_TAIL_LINES = 40;
 
@@ -429,11 +432,14 @@ public final class LocalMesh {
             if (!Files.isRegularFile(jar)) {
                 missing.add(jar.toString());
             }
+            if (service != Service.BROKER && !Files.isRegularFile(jar.resolveSibling(EXIT_GUARD_JAR))) {
+                missing.add(jar.resolveSibling(EXIT_GUARD_JAR) + " (the exit guard every runtime starts with)");
+            }
             jars.put(service, jar);
         }
         if (!missing.isEmpty()) {
-            throw CliFailure.failed("missing " + String.join(", ", missing) + ": " + BUILD_FIRST
-                    + " (or point --jars at a directory holding capmesh-<service>.jar)");
+            throw CliFailure.failed("missing " + String.join(", ", new LinkedHashSet<>(missing)) + ": " + BUILD_FIRST
+                    + " (or point --jars at a directory holding capmesh-<service>.jar and " + EXIT_GUARD_JAR + ")");
         }
         return jars;
     }
@@ -498,6 +504,9 @@ public final class LocalMesh {
         List<String> command = new ArrayList<>(detach());
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JVM_FLAGS);
+        if (service != Service.BROKER) {
+            command.add("-javaagent:" + jar.resolveSibling(EXIT_GUARD_JAR));
+        }
         command.addAll(options.jvmOptions());
         command.addAll(List.of("-jar", jar.toString(),
                 "--spring.grpc.server.address=127.0.0.1",

@@ -1,11 +1,13 @@
 package io.capmesh.cli;
 
 import io.capmesh.proto.v1.AvailableExtension;
+import io.capmesh.proto.v1.BlockedExit;
 import io.capmesh.proto.v1.DescribeRequest;
 import io.capmesh.proto.v1.DescribeResponse;
 import io.capmesh.proto.v1.ExtensionInfo;
 import io.capmesh.proto.v1.ListExtensionsRequest;
 import io.capmesh.proto.v1.ListExtensionsResponse;
+import io.capmesh.proto.v1.QuarantinedExtension;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.UnloadResponse;
 import io.grpc.StatusRuntimeException;
@@ -50,11 +52,21 @@ final class RuntimeCommand implements Callable<Integer> {
         io.grpc.ChannelCredentials credentials() {
             return target.credentials();
         }
+
+        /** What one of the runtimes named holds: loaded, available, quarantined. */
+        ListExtensionsResponse listExtensions(Runtimes.Target runtime) {
+            try (Remote remote = Remote.runtime(runtime.address(), credentials())) {
+                return RuntimeServiceGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .listExtensions(ListExtensionsRequest.getDefaultInstance());
+            } catch (StatusRuntimeException e) {
+                throw Remote.failure("runtime", runtime.address(), e.getStatus(), "listing " + runtime.name());
+            }
+        }
     }
 
     @Command(name = "list", header = "List the extensions of runtimes.",
-            description = "List the extensions each runtime has loaded (with their calls and failures) and those it"
-                    + " can load on demand. A HOST:PORT needs no broker.")
+            description = "List the extensions each runtime has loaded (with their calls and failures), those it"
+                    + " can load on demand, and those it keeps quarantined. A HOST:PORT needs no broker.")
     static final class ListExtensions implements Callable<Integer> {
 
         @Mixin
@@ -68,13 +80,7 @@ final class RuntimeCommand implements Callable<Integer> {
             List<Map<String, Object>> json = new ArrayList<>();
             Table table = Table.of("runtime", "extension", "version", "state", "calls", "failures", "capabilities");
             for (Runtimes.Target runtime : target.targets()) {
-                ListExtensionsResponse held;
-                try (Remote remote = Remote.runtime(runtime.address(), target.credentials())) {
-                    held = RuntimeServiceGrpc.newBlockingStub(remote.channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
-                            .listExtensions(ListExtensionsRequest.getDefaultInstance());
-                } catch (StatusRuntimeException e) {
-                    throw Remote.failure("runtime", runtime.address(), e.getStatus(), "listing " + runtime.name());
-                }
+                ListExtensionsResponse held = target.listExtensions(runtime);
                 json.add(DeployCommand.entry(runtime, Json.of(held)));
                 for (ExtensionInfo ext : held.getExtensionsList()) {
                     table.row(runtime.name(), ext.getManifest().getId(), ext.getManifest().getVersion(),
@@ -84,6 +90,11 @@ final class RuntimeCommand implements Callable<Integer> {
                 for (AvailableExtension ext : held.getAvailableList()) {
                     table.row(runtime.name(), ext.getManifest().getId(), ext.getManifest().getVersion(),
                             "available", "-", "-", String.join(", ", ext.getManifest().getCapabilitiesList().stream()
+                                    .map(c -> c.getName()).toList()));
+                }
+                for (QuarantinedExtension ext : held.getQuarantinedList()) {
+                    table.row(runtime.name(), ext.getManifest().getId(), ext.getManifest().getVersion(),
+                            "quarantined", "-", "-", String.join(", ", ext.getManifest().getCapabilitiesList().stream()
                                     .map(c -> c.getName()).toList()));
                 }
             }
@@ -103,8 +114,8 @@ final class RuntimeCommand implements Callable<Integer> {
     @Command(name = "describe", header = "Describe one extension of runtimes, with its past verdicts.",
             description = "Show an extension as each runtime holds it, and what became of the classloaders of its"
                     + " unloaded versions: COLLECTED, LEAKED with what holds it (causes, and the reference path once"
-                    + " a heap dump was analysed), or COLLECTED later when the holder let go. A HOST:PORT needs no"
-                    + " broker.")
+                    + " a heap dump was analysed), or COLLECTED later when the holder let go; and the exits its code"
+                    + " asked for, which the runtime refused. A HOST:PORT needs no broker.")
     static final class Describe implements Callable<Integer> {
 
         @Mixin
@@ -121,6 +132,7 @@ final class RuntimeCommand implements Callable<Integer> {
             List<Map<String, Object>> json = new ArrayList<>();
             Table table = Table.of("runtime", "version", "state", "verdict");
             List<String> paths = new ArrayList<>();
+            List<String> exits = new ArrayList<>();
             for (Runtimes.Target runtime : target.targets()) {
                 DescribeResponse described;
                 try (Remote remote = Remote.runtime(runtime.address(), target.credentials())) {
@@ -146,12 +158,20 @@ final class RuntimeCommand implements Callable<Integer> {
                                 + UnloadCommand.leakPath(unloaded.getReclamation().getLeakPath()));
                     }
                 }
+                for (BlockedExit exit : described.getBlockedExitsList()) {
+                    exits.add("  " + Instant.ofEpochSecond(exit.getAt().getSeconds()) + " " + runtime.name() + " "
+                            + id + "@" + exit.getVersion() + " called " + exit.getCall() + " on thread '"
+                            + exit.getThread() + "'" + (exit.getFramesCount() == 0 ? "" : " at " + exit.getFrames(0)));
+                }
             }
             if (output.json()) {
                 output.json(json);
             } else {
                 output.table(table);
                 paths.forEach(output::say);
+                if (!exits.isEmpty()) {
+                    output.say("Exits refused (an extension may not end its runtime):\n" + String.join("\n", exits));
+                }
             }
             return ExitCode.OK;
         }

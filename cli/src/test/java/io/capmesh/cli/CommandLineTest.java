@@ -46,6 +46,19 @@ class CommandLineTest {
     }
 
     @Test
+    void theQuarantineCommandNamesItsSubcommands() {
+        Cli.Run bare = Cli.run("quarantine");
+        assertThat(bare.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(bare.err()).contains("capmesh quarantine list --runtime TIER|HOST:PORT",
+                "capmesh quarantine release ID --runtime TIER|HOST:PORT");
+        Cli.Run noId = Cli.run("quarantine", "release", "--runtime", "127.0.0.1:1");
+        assertThat(noId.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(noId.err()).contains("Missing required parameter: 'ID'");
+        Cli.Run nowhere = Cli.run("quarantine", "list", "--runtime", "127.0.0.1:1");
+        assertThat(nowhere.exit()).as(nowhere.toString()).isEqualTo(ExitCode.UNREACHABLE);
+    }
+
+    @Test
     void noCommandShowsUsageAsBadUsage() {
         Cli.Run run = Cli.run();
         assertThat(run.exit()).isEqualTo(ExitCode.USAGE);
@@ -96,7 +109,7 @@ class CommandLineTest {
     void upWithoutJarsSaysToBuildFirstAndDownWithoutAMeshSaysSo() {
         Cli.Run up = Cli.run("up", "--dir", dir.toString(), "--jars", dir.resolve("nothing").toString());
         assertThat(up.exit()).isEqualTo(ExitCode.FAILED);
-        assertThat(up.err()).contains("capmesh-broker-service.jar",
+        assertThat(up.err()).contains("capmesh-broker-service.jar", "capmesh-exit-guard.jar (the exit guard every runtime",
                 "build first with ./mvnw -B -q install -DskipTests");
         Cli.Run down = Cli.run("down", "--dir", dir.toString());
         assertThat(down.exit()).isZero();

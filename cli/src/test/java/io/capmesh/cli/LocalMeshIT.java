@@ -128,6 +128,9 @@ class LocalMeshIT {
                 Files.createSymbolicLink(jar, JARS.resolve(service.jarName()));
             }
         }
+        Path exitGuard = jars.resolve(LocalMesh.EXIT_GUARD_JAR);
+        Files.deleteIfExists(exitGuard);
+        Files.createSymbolicLink(exitGuard, JARS.resolve(LocalMesh.EXIT_GUARD_JAR));
         Path broken = dir.resolve("broken");
         Cli.Run up = Cli.run("up", "--dir", broken.toString(), "--base-port", String.valueOf(freeBasePort()),
                 "--jars", jars.toString(), "--timeout", "240s");
@@ -315,6 +318,32 @@ class LocalMeshIT {
         assertThat(direct.err()).contains("core.echo core-echo@", "at " + core);
         Cli.Run noSuch = Cli.run("invoke", "core.nothing", "echo", "--runtime", core, "--data", "");
         assertThat(noSuch.exit()).as(noSuch.toString()).isEqualTo(ExitCode.NOT_FOUND);
+
+        // no extension can end its runtime: the runtime started with the exit guard refuses, serves on, and says who
+        Path exits = Path.of(System.getProperty("capmesh.test.extensions"))
+                .resolve("capmesh-ext-misbehaving-exit-attempts.jar");
+        Cli.Run exitsDeployed = Cli.run("deploy", exits.toString(), "--runtime", core);
+        assertThat(exitsDeployed.exit()).as(exitsDeployed.toString()).isZero();
+        Cli.Run halted = Cli.run("invoke", "test.exit-attempts", "library-halt", "--data", "", "--runtime", core);
+        assertThat(halted.exit()).as(halted.toString()).isEqualTo(ExitCode.FAILED);
+        assertThat(halted.err()).contains("exit-attempts@1.0.0 called Runtime.halt(7)",
+                "an extension may not end its runtime");
+        Cli.Run alive = Cli.run("invoke", "test.exit-attempts", "ok", "--data", "still here", "--runtime", core);
+        assertThat(alive.exit()).as(alive.toString()).isZero();
+        Cli.Run refusals = Cli.run("runtime", "describe", "exit-attempts", "--runtime", core);
+        assertThat(refusals.out()).as(refusals.toString()).contains("Exits refused",
+                "exit-attempts@1.0.0 called Runtime.halt(7)", "io.capmesh.extensions.terminator.Terminator.halt");
+        assertThat(Files.readString(mesh.resolve("logs").resolve("core-runtime.log")))
+                .contains("exit-attempts@1.0.0 called Runtime.halt(7)");
+        assertThat(Cli.run("unload", "exit-attempts", "--runtime", core).exit()).isIn(ExitCode.OK, ExitCode.LEAKED);
+
+        // nothing crashed this mesh's runtimes: nothing is quarantined, and releasing names what is
+        Cli.Run quarantine = Cli.run("quarantine", "list", "--runtime", core);
+        assertThat(quarantine.exit()).as(quarantine.toString()).isZero();
+        assertThat(quarantine.out()).contains("runtime", "reason").doesNotContain("core-echo");
+        Cli.Run release = Cli.run("quarantine", "release", "core-echo", "--runtime", core);
+        assertThat(release.exit()).as(release.toString()).isEqualTo(ExitCode.NOT_FOUND);
+        assertThat(release.err()).contains("core-echo is not quarantined in this runtime; quarantined: none");
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.PackageReader;
 import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.Reclamation;
+import io.capmesh.runtime.store.CallJournal;
 import io.capmesh.runtime.store.ExtensionStore;
 import io.grpc.Status;
 import java.io.ByteArrayInputStream;
@@ -79,6 +80,8 @@ public final class ExtensionRuntime implements AutoCloseable {
     private final Duration drainTimeout;
     private final Object control = new Object();
     private final Map<String, Deque<Reclamation>> history = new ConcurrentHashMap<>();
+    /** The exits each id's code asked for and was refused, newest last. */
+    private final Map<String, Deque<BlockedExit>> blockedExits = new ConcurrentHashMap<>();
     /** Loader serials of unloads whose verdict is being reached and not recorded yet. */
     private final java.util.Set<Long> recording = ConcurrentHashMap.newKeySet();
     /** Later news of a verdict that arrived before the unload recorded the verdict, by loader serial. */
@@ -96,9 +99,24 @@ public final class ExtensionRuntime implements AutoCloseable {
     private volatile Published published = Published.EMPTY;
     /** Deployed extensions unloaded for idling, by id: detached versions kept for their manifest and counts. */
     private final Map<String, LoadedExtension> hibernated = new ConcurrentHashMap<>();
+    /** Stored extensions kept without loading them (crash loops, safe mode), by id. */
+    private final Map<String, Quarantined> quarantined = new ConcurrentHashMap<>();
+    /** What extension code is doing, where a crash cannot erase it; null keeps no journal (a child JVM). */
+    private final CallJournal journal;
+
+    /** A stored extension kept without loading it, and why. */
+    public record Quarantined(ExtensionStore.StoredExtension stored, ExtensionStore.Quarantine quarantine) {
+    }
 
     public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
                             ExtensionServices services, Duration drainTimeout) {
+        this(reader, loader, store, reclaimer, services, drainTimeout, null);
+    }
+
+    /** @param journal where loads and calls in progress are kept for crash-loop detection; null keeps none */
+    public ExtensionRuntime(PackageReader reader, ExtensionLoader loader, ExtensionStore store, Reclaimer reclaimer,
+                            ExtensionServices services, Duration drainTimeout, CallJournal journal) {
+        this.journal = journal;
         this.reader = reader;
         this.loader = loader;
         this.store = store;
@@ -106,6 +124,8 @@ public final class ExtensionRuntime implements AutoCloseable {
         this.services = services;
         this.drainTimeout = drainTimeout;
         services.whenAsleep(this::servesAsleep, this::wakeService);
+        ExitContainment.install();
+        loader.onBlockedExit(attempt -> exitBlocked(ExitContainment.describe(attempt)));
     }
 
     public PackageReader reader() {
@@ -137,6 +157,16 @@ public final class ExtensionRuntime implements AutoCloseable {
             @Override
             public void reclamationChanged(Reclamation before, Reclamation after) {
                 listeners.forEach(l -> l.reclamationChanged(before, after));
+            }
+
+            @Override
+            public void exitBlocked(BlockedExit exit) {
+                listeners.forEach(l -> l.exitBlocked(exit));
+            }
+
+            @Override
+            public void quarantined(String coordinates, String reason) {
+                listeners.forEach(l -> l.quarantined(coordinates, reason));
             }
 
             @Override
@@ -285,8 +315,13 @@ public final class ExtensionRuntime implements AutoCloseable {
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(live.contextLoader());
         boolean failed = true;
+        long exitsRefused = ExitContainment.mark();
         try {
             byte[] result = live.instance().invoke(invocation);
+            Problem exitRefused = ExitContainment.refusedSince(exitsRefused);
+            if (exitRefused != null) {
+                throw exitRefused.toException(); // it caught the refusal; the caller hears of it all the same
+            }
             failed = false;
             return result == null ? new byte[0] : result;
         } catch (CapabilityException e) {
@@ -298,6 +333,10 @@ public final class ExtensionRuntime implements AutoCloseable {
         } catch (Problem.ProblemException e) {
             throw e; // an isolated extension's answer, already a status
         } catch (Exception | LinkageError | StackOverflowError e) {
+            if (ExitContainment.refusal(e) != null) {
+                ExitContainment.refusedSince(exitsRefused); // answered here: not a later call's
+                throw Problem.precondition(ExitContainment.refusal(e).getMessage()).toException();
+            }
             throw new Problem(Status.Code.INTERNAL, ext.manifest().coordinates() + " failed on "
                     + invocation.capability() + "/" + invocation.method() + ": " + e).toException();
         } finally {
@@ -323,7 +362,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                     () -> persist(pkg, Instant.now(), 0, 0), storeWriter);
             LoadedExtension ext;
             try {
-                ext = loader.load(pkg);
+                ext = journaledLoad(pkg);
             } catch (RuntimeException | Error e) {
                 forgetUnpublished(id, persisted);
                 throw e;
@@ -401,6 +440,20 @@ public final class ExtensionRuntime implements AutoCloseable {
         }
     }
 
+    /** Loads with the journal counting the load, and the loaded version counting its calls there. */
+    private LoadedExtension journaledLoad(ExtensionPackage pkg) {
+        if (journal == null || pkg.manifest().processIsolation()) { // a child's crash ends only the child
+            return loader.load(pkg);
+        }
+        CallJournal.Slot slot = journal.slot(pkg.manifest().id());
+        slot.loadStarted();
+        try {
+            return loader.load(pkg).journaling(slot);
+        } finally {
+            slot.loadEnded();
+        }
+    }
+
     private Object loading(String id) {
         return loadLocks.computeIfAbsent(id, key -> new Object());
     }
@@ -430,7 +483,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             }
             checkDeployable(pkg, old);
         }
-        LoadedExtension ext = loader.load(pkg);
+        LoadedExtension ext = journaledLoad(pkg);
         long swapMicros;
         try {
             synchronized (control) {
@@ -566,7 +619,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                 throw new Problem(Status.Code.UNAVAILABLE, "could not read hibernated "
                         + asleep.manifest().coordinates() + " from the store: " + e).toException();
             }
-            LoadedExtension ext = loader.load(pkg);
+            LoadedExtension ext = journaledLoad(pkg);
             ext.addToCounts(asleep.invocations(), asleep.failures());
             try {
                 synchronized (control) {
@@ -587,11 +640,34 @@ public final class ExtensionRuntime implements AutoCloseable {
 
     /** Loads what the store holds; returns the problems of those that no longer load. */
     public List<Problem> restore() {
-        return store.all().stream().map(stored -> {
+        return restore(RuntimeSettings.Recovery.DEFAULT);
+    }
+
+    /**
+     * Loads what the store holds, except what it keeps quarantined: those whose earlier loads or calls ended the
+     * runtime in a crash loop (decided here, from the journal of the last run), and everything in safe mode.
+     * Returns the problems of those that no longer load.
+     */
+    public List<Problem> restore(RuntimeSettings.Recovery recovery) {
+        List<ExtensionStore.StoredExtension> all = store.all();
+        Map<String, ExtensionStore.Quarantine> crashLoops = CrashLoops.quarantine(journal, store, all, recovery,
+                Instant.now());
+        return all.stream().map(stored -> {
+            String id = stored.manifest().id();
+            ExtensionStore.Quarantine quarantine = recovery.safeMode()
+                    ? new ExtensionStore.Quarantine("kept by safe mode (capmesh.runtime.recovery.safe-mode=true),"
+                            + " which restores nothing: capmesh quarantine release " + id + " loads it", Instant.now())
+                    : crashLoops.getOrDefault(id, stored.quarantine());
+            if (quarantine != null) {
+                quarantined.put(id, new Quarantined(stored, quarantine));
+                LifecycleLog.quarantined(stored.manifest().id(), stored.manifest().version(), quarantine.reason());
+                listeners.forEach(l -> l.quarantined(stored.manifest().coordinates(), quarantine.reason()));
+                return null;
+            }
             try {
                 ExtensionPackage pkg = reader.read(new ByteArrayInputStream(stored.jar()),
                         "stored " + stored.manifest().coordinates(), stored.sha256());
-                LoadedExtension ext = loader.load(pkg);
+                LoadedExtension ext = journaledLoad(pkg);
                 ext.addToCounts(stored.invocations(), stored.failures());
                 synchronized (control) {
                     checkDeployable(pkg, null);
@@ -606,6 +682,55 @@ public final class ExtensionRuntime implements AutoCloseable {
                 return Problem.precondition("stored " + stored.manifest().coordinates() + " was not restored: " + e);
             }
         }).filter(p -> p != null).toList();
+    }
+
+    /** The stored extensions kept without loading them, by id. */
+    public List<Quarantined> quarantined() {
+        return quarantined.values().stream()
+                .sorted(java.util.Comparator.comparing(q -> q.stored().manifest().id())).toList();
+    }
+
+    public boolean isQuarantined(String id) {
+        return quarantined.containsKey(id);
+    }
+
+    /**
+     * Loads a quarantined extension from the store and forgets the abnormal ends that quarantined it: an operator
+     * says it is fixed (its settings, or what it depends on), or that the crashes were not its doing.
+     */
+    public LoadedExtension release(String id) {
+        synchronized (loading(id)) {
+            Quarantined held = quarantined.get(id);
+            if (held == null) {
+                throw Problem.notFound(id + " is not quarantined in this runtime; quarantined: "
+                        + (quarantined.isEmpty() ? "none" : String.join(", ", new TreeSet<>(quarantined.keySet()))))
+                        .toException();
+            }
+            ExtensionStore.StoredExtension stored = held.stored();
+            ExtensionPackage pkg;
+            try {
+                pkg = reader.read(new ByteArrayInputStream(stored.jar()), "stored " + stored.manifest().coordinates(),
+                        stored.sha256());
+            } catch (IOException e) {
+                throw Problem.precondition("stored " + stored.manifest().coordinates() + " cannot be read: " + e)
+                        .toException();
+            }
+            LoadedExtension ext = journaledLoad(pkg);
+            ext.addToCounts(stored.invocations(), stored.failures());
+            try {
+                synchronized (control) {
+                    checkDeployable(pkg, null);
+                    publish(ext, null);
+                }
+            } catch (RuntimeException e) {
+                discard(ext);
+                throw e;
+            }
+            store.release(id);
+            store.clearAbnormalEnds();
+            LifecycleLog.loaded("released", ext);
+            return ext;
+        }
     }
 
     /** Writes each loaded extension's call counts to the store. */
@@ -630,6 +755,29 @@ public final class ExtensionRuntime implements AutoCloseable {
     }
 
     /** The unloaded versions of an extension, newest first, and what became of their classloaders. */
+    /** The exits the id's code asked for and was refused (the latest {@value #HISTORY_PER_ID}), oldest first. */
+    public List<BlockedExit> blockedExits(String id) {
+        Deque<BlockedExit> exits = blockedExits.get(id);
+        if (exits == null) {
+            return List.of();
+        }
+        synchronized (exits) {
+            return List.copyOf(exits);
+        }
+    }
+
+    private void exitBlocked(BlockedExit exit) {
+        Deque<BlockedExit> exits = blockedExits.computeIfAbsent(exit.extensionId(), id -> new ArrayDeque<>());
+        synchronized (exits) {
+            exits.addLast(exit);
+            while (exits.size() > HISTORY_PER_ID) {
+                exits.removeFirst();
+            }
+        }
+        LifecycleLog.exitBlocked(exit);
+        listeners.forEach(l -> l.exitBlocked(exit));
+    }
+
     public List<Reclamation> unloaded(String id) {
         Deque<Reclamation> past = history.get(id);
         if (past == null) {
@@ -691,6 +839,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         if (ext != null) {
             ext.manifest().capabilities().forEach(c -> byCapability.put(c.name(), ext));
             byId.put(ext.manifest().id(), ext);
+            quarantined.remove(ext.manifest().id()); // released, or replaced by a new deploy
         }
         published = new Published(Map.copyOf(byCapability), Map.copyOf(byId));
         if (old != null) {

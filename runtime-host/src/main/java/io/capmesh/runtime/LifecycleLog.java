@@ -70,6 +70,24 @@ final class LifecycleLog {
                 .log();
     }
 
+    /** A stored extension was kept without loading it: a crash loop, or safe mode. */
+    static void quarantined(String id, String version, String reason) {
+        line(Level.WARN, "quarantined", id, version, 0, "quarantined " + id + "@" + version + ": " + reason)
+                .addKeyValue("capmesh.reason", reason)
+                .log();
+    }
+
+    /** Extension code asked to end the runtime, and was refused. */
+    static void exitBlocked(BlockedExit exit) {
+        line(Level.WARN, "exit-blocked", exit.extensionId(), exit.version(), 0, exit.coordinates() + " called "
+                + exit.call() + " on thread '" + exit.thread() + "'" + (exit.frames().isEmpty() ? ""
+                : " at " + exit.frames().get(0)) + "; refused: extensions may not end their runtime")
+                .addKeyValue("capmesh.call", exit.call())
+                .addKeyValue("capmesh.thread", exit.thread())
+                .addKeyValue("capmesh.frames", exit.frames())
+                .log();
+    }
+
     private static LoggingEventBuilder line(Level level, String event, String id, String version, long tookMillis,
                                             String message) {
         return LOG.atLevel(level).setMessage(message)

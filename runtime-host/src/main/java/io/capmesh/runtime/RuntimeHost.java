@@ -12,6 +12,7 @@ import io.capmesh.runtime.reclaim.LeakInspector;
 import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.runtime.reclaim.Reclaimer;
 import io.capmesh.runtime.reclaim.RenewableExecutor;
+import io.capmesh.runtime.store.CallJournal;
 import io.capmesh.runtime.store.SqliteExtensionStore;
 import io.capmesh.signing.SignaturePolicy;
 import io.grpc.ServerBuilder;
@@ -42,6 +43,7 @@ public final class RuntimeHost implements AutoCloseable {
     });
     private final ExtensionServices extensionServices;
     private final SqliteExtensionStore store;
+    private final CallJournal journal;
     private final ProcessIsolation isolation;
     private final LeakPaths leakPaths;
     private final ExtensionRuntime runtime;
@@ -89,8 +91,14 @@ public final class RuntimeHost implements AutoCloseable {
         this.leakPaths = new LeakPaths(settings.leakPaths().directory() != null ? settings.leakPaths()
                 : settings.leakPaths().in(settings.dataDirectory().resolve("heap-dumps")));
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow(), leakPaths);
+        try {
+            this.journal = CallJournal.open(settings.dataDirectory().resolve("call-journal"));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot open the call journal in " + settings.dataDirectory() + ": " + e,
+                    e);
+        }
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
-                settings.drainTimeout());
+                settings.drainTimeout(), journal);
         this.endpoint = new RuntimeGrpcService(runtime, callExecutor, timers, settings.maxCallTime());
     }
 
@@ -124,9 +132,14 @@ public final class RuntimeHost implements AutoCloseable {
      * version wins: it is what an operator deployed or swapped in last).
      */
     public void start(List<ExtensionPackage> bundled) {
-        runtime.restore().forEach(problem -> LOG.log(Level.WARNING, problem.message()));
+        if (!ExitContainment.active()) {
+            LOG.log(Level.WARNING, "exits are not contained: an extension calling System.exit or Runtime.halt ends"
+                    + " this runtime. Start the JVM with -javaagent:capmesh-exit-guard.jar (bin/service, capmesh up"
+                    + " and the images do)");
+        }
+        runtime.restore(settings.recovery()).forEach(problem -> LOG.log(Level.WARNING, problem.message()));
         for (ExtensionPackage pkg : bundled) {
-            if (runtime.extension(pkg.manifest().id()).isEmpty()) {
+            if (runtime.extension(pkg.manifest().id()).isEmpty() && !runtime.isQuarantined(pkg.manifest().id())) {
                 try {
                     runtime.deploy(pkg);
                 } catch (Problem.ProblemException e) {
@@ -162,5 +175,11 @@ public final class RuntimeHost implements AutoCloseable {
         leakPaths.close();
         store.close();
         callExecutor.shutdown();
+        try {
+            journal.close(); // last: the run ended cleanly
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot mark the call journal closed; the next start will take this run for a"
+                    + " crash: " + e);
+        }
     }
 }

@@ -30,6 +30,14 @@ public interface RuntimeListener {
     default void reclamationChanged(Reclamation before, Reclamation after) {
     }
 
+    /** A stored extension was restored quarantined (kept, not loaded): a crash loop, or safe mode. */
+    default void quarantined(String coordinates, String reason) {
+    }
+
+    /** An extension's code asked to end the JVM (exit or halt) and was refused. Called on the thread that asked. */
+    default void exitBlocked(BlockedExit exit) {
+    }
+
     /** The child JVM of an extension with process isolation ended unasked; another starts after a backoff. */
     default void childExited(ChildExit exit) {
     }

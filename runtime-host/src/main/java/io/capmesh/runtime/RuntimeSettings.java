@@ -30,6 +30,7 @@ import java.util.Map;
  * @param idleEviction       an in-process extension with no call for this long is hibernated (unloaded, kept deployed,
  *                           reloaded by its next call); zero: never
  * @param leakPaths          when a leak's reference path is looked for in a heap dump; off when null
+ * @param recovery           what a start does after abnormal ends, and whether it restores the store at all
  */
 public record RuntimeSettings(
         Path dataDirectory,
@@ -45,9 +46,30 @@ public record RuntimeSettings(
         IsolationSettings isolation,
         int maxQueuedCalls,
         Duration idleEviction,
-        LeakPaths.Settings leakPaths) {
+        LeakPaths.Settings leakPaths,
+        Recovery recovery) {
 
     public static final int DEFAULT_MAX_QUEUED_CALLS = 256;
+
+    /**
+     * What a start does about crash loops.
+     *
+     * @param quarantineAfter an extension that was loading or had calls in flight at each of this many abnormal ends
+     *                        in a row, within {@code window}, is restored as quarantined (kept, not loaded); 0: never
+     * @param window          how far back those abnormal ends may lie
+     * @param safeMode        restore nothing from the store: every stored extension is kept, listed as quarantined
+     *                        for this run, and loaded only when released
+     */
+    public record Recovery(int quarantineAfter, Duration window, boolean safeMode) {
+        public static final Recovery DEFAULT = new Recovery(3, Duration.ofHours(1), false);
+
+        public Recovery {
+            if (quarantineAfter < 0) {
+                throw new IllegalArgumentException("quarantine-after must be at least 0 (0: never); got "
+                        + quarantineAfter);
+            }
+        }
+    }
 
     /** Signed packages are verified, unsigned ones accepted: fit for development, not for production. */
     public static final PackageVerifier DEFAULT_SIGNATURES =
@@ -60,6 +82,7 @@ public record RuntimeSettings(
         isolation = isolation == null ? IsolationSettings.DEFAULT : isolation;
         idleEviction = idleEviction == null ? Duration.ZERO : idleEviction;
         leakPaths = leakPaths == null ? LeakPaths.Settings.off() : leakPaths;
+        recovery = recovery == null ? Recovery.DEFAULT : recovery;
         if (maxQueuedCalls < 0 || (long) maxConcurrentCalls + maxQueuedCalls > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("max-queued-calls must be at least 0, and with max-concurrent-calls at"
                     + " most " + Integer.MAX_VALUE / 2 + "; got " + maxQueuedCalls + " and " + maxConcurrentCalls);
@@ -72,7 +95,7 @@ public record RuntimeSettings(
                            PackageVerifier signatures, IsolationSettings isolation) {
         this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, tierPackages, settings, signatures, isolation, DEFAULT_MAX_QUEUED_CALLS,
-                Duration.ZERO, null);
+                Duration.ZERO, null, null);
     }
 
     public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
@@ -97,52 +120,58 @@ public record RuntimeSettings(
 
     public RuntimeSettings withMaxCallTime(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, value, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery);
     }
 
     public RuntimeSettings withDrainTimeout(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, value, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery);
     }
 
     public RuntimeSettings withPackageLimits(PackageReader.Limits value) {
         return new RuntimeSettings(dataDirectory, value, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery);
     }
 
     public RuntimeSettings withSignatures(PackageVerifier value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, value, isolation,
-                maxQueuedCalls, idleEviction, leakPaths);
+                maxQueuedCalls, idleEviction, leakPaths, recovery);
     }
 
     public RuntimeSettings withSettings(Map<String, Map<String, String>> value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, value, signatures, isolation,
-                maxQueuedCalls, idleEviction, leakPaths);
+                maxQueuedCalls, idleEviction, leakPaths, recovery);
     }
 
     public RuntimeSettings withIsolation(IsolationSettings value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, value,
-                maxQueuedCalls, idleEviction, leakPaths);
+                maxQueuedCalls, idleEviction, leakPaths, recovery);
     }
 
     /** @param maxConcurrent calls running at once per extension version; @param maxQueued calls waiting past that */
     public RuntimeSettings withCallLimits(int maxConcurrent, int maxQueued) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction, leakPaths);
+                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction, leakPaths, recovery);
     }
 
     public RuntimeSettings withIdleEviction(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
-                value, leakPaths);
+                value, leakPaths, recovery);
     }
 
     public RuntimeSettings withLeakPaths(LeakPaths.Settings value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
-                idleEviction, value);
+                idleEviction, value, recovery);
+    }
+
+    public RuntimeSettings withRecovery(Recovery value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
+                idleEviction, leakPaths, value);
     }
 }

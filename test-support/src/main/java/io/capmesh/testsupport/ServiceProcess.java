@@ -145,8 +145,12 @@ public final class ServiceProcess implements AutoCloseable {
                                   String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1",
-                "-jar", jar.toString(),
+                "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1"));
+        Path exitGuard = jar.resolveSibling("capmesh-exit-guard.jar"); // beside a runtime's jar, as bin/service finds it
+        if (Files.isRegularFile(exitGuard)) {
+            command.add("-javaagent:" + exitGuard);
+        }
+        command.addAll(List.of("-jar", jar.toString(),
                 "--spring.grpc.server.address=127.0.0.1",
                 "--spring.grpc.server.port=" + port,
                 "--server.address=127.0.0.1",
@@ -212,6 +216,15 @@ public final class ServiceProcess implements AutoCloseable {
         }
         process.destroyForcibly();
         throw new IllegalStateException("the service did not report SERVING within " + timeout + "; see " + log);
+    }
+
+    /** Waits for the process to end by itself (a crash, a kill); answers its exit status. */
+    public int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException("the service still runs after " + timeout + "; see " + log);
+        }
+        channel.shutdownNow();
+        return process.exitValue();
     }
 
     /** Ends the process at once, as a crash or {@code kill -9} would: nothing gets to flush or say goodbye. */

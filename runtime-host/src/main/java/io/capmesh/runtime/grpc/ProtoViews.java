@@ -15,6 +15,7 @@ import io.capmesh.proto.v1.UnloadResponse;
 import io.capmesh.runtime.ExtensionRuntime;
 import io.capmesh.runtime.isolation.ChildStatus;
 import io.capmesh.runtime.loader.LoadedExtension;
+import java.time.Instant;
 import java.util.TreeSet;
 
 /** The protobuf views of the runtime's records. */
@@ -100,6 +101,25 @@ final class ProtoViews {
                 .setExtensionId(r.coordinates().substring(0, at))
                 .setVersion(r.coordinates().substring(at + 1))
                 .setReclamation(reclamation)
+                .build();
+    }
+
+    static io.capmesh.proto.v1.BlockedExit blockedExit(io.capmesh.runtime.BlockedExit exit) {
+        return io.capmesh.proto.v1.BlockedExit.newBuilder()
+                .setVersion(exit.version())
+                .setCall(exit.call())
+                .setThread(exit.thread())
+                .addAllFrames(exit.frames())
+                .setAt(Timestamp.newBuilder().setSeconds(exit.at().getEpochSecond()).setNanos(exit.at().getNano()))
+                .build();
+    }
+
+    static io.capmesh.proto.v1.QuarantinedExtension quarantined(ExtensionRuntime.Quarantined held) {
+        Instant since = held.quarantine().since();
+        return io.capmesh.proto.v1.QuarantinedExtension.newBuilder()
+                .setManifest(manifest(held.stored().manifest()))
+                .setReason(held.quarantine().reason())
+                .setSince(Timestamp.newBuilder().setSeconds(since.getEpochSecond()).setNanos(since.getNano()))
                 .build();
     }
 }

@@ -6,6 +6,7 @@ import io.capmesh.proto.v1.DeployHeader;
 import io.capmesh.proto.v1.DeployRequest;
 import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.DescribeRequest;
+import io.capmesh.proto.v1.ReleaseQuarantineRequest;
 import io.capmesh.proto.v1.DescribeResponse;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.InvokeResponse;
@@ -248,10 +249,24 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
     }
 
     @Override
+    public void releaseQuarantine(ReleaseQuarantineRequest request, StreamObserver<DeployResponse> observer) {
+        if (request.getExtensionId().isEmpty()) {
+            observer.onError(Status.INVALID_ARGUMENT.withDescription("extension_id is required").asRuntimeException());
+            return;
+        }
+        answer(observer, () -> {
+            LoadedExtension ext = runtime.release(request.getExtensionId());
+            return DeployResponse.newBuilder().setExtension(ProtoViews.info(ext)).setLoadMicros(ext.loadMicros())
+                    .build();
+        });
+    }
+
+    @Override
     public void listExtensions(ListExtensionsRequest request, StreamObserver<ListExtensionsResponse> observer) {
         answer(observer, () -> ListExtensionsResponse.newBuilder()
                 .addAllExtensions(runtime.extensions().stream().map(ProtoViews::info).toList())
                 .addAllAvailable(runtime.available().stream().map(ProtoViews::available).toList())
+                .addAllQuarantined(runtime.quarantined().stream().map(ProtoViews::quarantined).toList())
                 .build());
     }
 
@@ -261,12 +276,14 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             String id = request.getExtensionId();
             var loaded = runtime.extension(id);
             var unloaded = runtime.unloaded(id);
-            if (loaded.isEmpty() && unloaded.isEmpty()) {
+            var blockedExits = runtime.blockedExits(id);
+            if (loaded.isEmpty() && unloaded.isEmpty() && blockedExits.isEmpty()) {
                 throw Problem.notFound("extension " + id + " has never been loaded in this runtime").toException();
             }
             DescribeResponse.Builder b = DescribeResponse.newBuilder();
             loaded.ifPresent(ext -> b.setExtension(ProtoViews.info(ext)));
             unloaded.forEach(r -> b.addUnloaded(ProtoViews.unloaded(r)));
+            blockedExits.forEach(exit -> b.addBlockedExits(ProtoViews.blockedExit(exit)));
             return b.build();
         });
     }

@@ -213,6 +213,28 @@ public final class IsolatedExtensionMain {
         }
 
         @Override
+        public void quarantine(String id, Quarantine quarantine) {
+        }
+
+        @Override
+        public boolean release(String id) {
+            return false;
+        }
+
+        @Override
+        public void recordAbnormalEnd(AbnormalEnd end) {
+        }
+
+        @Override
+        public List<AbnormalEnd> abnormalEnds() {
+            return List.of();
+        }
+
+        @Override
+        public void clearAbnormalEnds() {
+        }
+
+        @Override
         public void close() {
         }
     }

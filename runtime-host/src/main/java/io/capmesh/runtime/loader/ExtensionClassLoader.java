@@ -1,5 +1,6 @@
 package io.capmesh.runtime.loader;
 
+import io.capmesh.exitguard.ExitGate;
 import io.capmesh.runtime.pkg.CheckedClasses;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -13,6 +14,7 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.jar.Manifest;
 
 /**
@@ -41,6 +43,7 @@ public final class ExtensionClassLoader extends URLClassLoader {
     private final List<String> sharedPackages;
     private final CheckedClasses checked;
     private final CodeSource codeSource;
+    private final Consumer<ExitGate.Attempt> exits;
 
     /**
      * @param extension      {@code id@version}, for names and messages
@@ -48,15 +51,17 @@ public final class ExtensionClassLoader extends URLClassLoader {
      * @param hostLoader     where shared packages are resolved
      * @param sharedPackages package prefixes that end with a dot, e.g. {@code "io.grpc."}
      * @param checked        the jar's class files as its checks read them, used until released
+     * @param exits          told of each exit its code asked for and was refused
      */
     public ExtensionClassLoader(String extension, Path jar, ClassLoader hostLoader, List<String> sharedPackages,
-                                CheckedClasses checked) {
-        this(SERIALS.incrementAndGet(), extension, jar, hostLoader, sharedPackages, checked);
+                                CheckedClasses checked, Consumer<ExitGate.Attempt> exits) {
+        this(SERIALS.incrementAndGet(), extension, jar, hostLoader, sharedPackages, checked, exits);
     }
 
     /** Named {@code extension:id@version#serial}: stack frames name the loader, and tell two loads apart. */
     private ExtensionClassLoader(long serial, String extension, Path jar, ClassLoader hostLoader,
-                                 List<String> sharedPackages, CheckedClasses checked) {
+                                 List<String> sharedPackages, CheckedClasses checked,
+                                 Consumer<ExitGate.Attempt> exits) {
         super("extension:" + extension + "#" + serial, new URL[] {toUrl(jar)}, ClassLoader.getPlatformClassLoader());
         this.serial = serial;
         this.extension = extension;
@@ -64,6 +69,12 @@ public final class ExtensionClassLoader extends URLClassLoader {
         this.sharedPackages = List.copyOf(sharedPackages);
         this.checked = checked;
         this.codeSource = new CodeSource(getURLs()[0], (CodeSigner[]) null); // the jar's, as it has no signers
+        this.exits = exits;
+    }
+
+    /** Its code asked to end the JVM, and was refused (see ExitContainment). */
+    public void exitBlocked(ExitGate.Attempt attempt) {
+        exits.accept(attempt);
     }
 
     /** Tells this loader apart from every other one of this JVM, including earlier loads of the same version. */

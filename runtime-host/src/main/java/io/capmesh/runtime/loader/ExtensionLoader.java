@@ -2,6 +2,7 @@ package io.capmesh.runtime.loader;
 
 import io.capmesh.extension.api.Extension;
 import io.capmesh.extension.api.ExtensionContext;
+import io.capmesh.exitguard.ExitGate;
 import io.capmesh.runtime.HostServices;
 import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.isolation.ProcessIsolation;
@@ -17,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Turns a checked package into a started extension: a classloader of its own, the entry class instantiated,
@@ -38,6 +40,7 @@ public final class ExtensionLoader {
     private final HostServices hostServices;
     private final Clock clock;
     private final ProcessIsolation isolation;
+    private volatile Consumer<ExitGate.Attempt> exits = attempt -> { };
 
     /**
      * @param tierPackages       the tier's own shared libraries (package prefixes ending in a dot)
@@ -73,6 +76,11 @@ public final class ExtensionLoader {
         this.clock = clock;
     }
 
+    /** Where the exits refused to the code of the extensions this loads go (see ExitContainment). */
+    public void onBlockedExit(Consumer<ExitGate.Attempt> exits) {
+        this.exits = exits;
+    }
+
     public LoadedExtension load(ExtensionPackage pkg) {
         long started = System.nanoTime();
         ExtensionManifest manifest = pkg.manifest();
@@ -85,7 +93,7 @@ public final class ExtensionLoader {
             return isolation.load(pkg).queueing(maxQueuedCalls);
         }
         ExtensionClassLoader loader = new ExtensionClassLoader(manifest.coordinates(), pkg.jar(), hostLoader,
-                sharedPackages, pkg.classes());
+                sharedPackages, pkg.classes(), attempt -> exits.accept(attempt));
         Extension instance = null;
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();

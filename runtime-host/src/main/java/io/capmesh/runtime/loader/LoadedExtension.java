@@ -5,6 +5,7 @@ import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.isolation.ChildStatus;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.runtime.pkg.ExtensionPackage;
+import io.capmesh.runtime.store.CallJournal;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import java.time.Duration;
@@ -79,6 +80,8 @@ public final class LoadedExtension {
     private final int maxConcurrentCalls;
     private final AtomicInteger queued = new AtomicInteger();
     private volatile int maxQueuedCalls;
+    /** Set before publication, which makes it visible to every call. */
+    private CallJournal.Slot journal = CallJournal.Slot.NONE;
     private final AtomicInteger pins = new AtomicInteger();
     private final LongAdder invocations = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -258,7 +261,17 @@ public final class LoadedExtension {
     }
 
     public boolean tryAcquirePermit() {
-        return permits.tryAcquire();
+        if (permits.tryAcquire()) {
+            journal.callStarted();
+            return true;
+        }
+        return false;
+    }
+
+    /** Counts this version's calls in progress in the runtime's journal; done before the version is published. */
+    public LoadedExtension journaling(CallJournal.Slot slot) {
+        this.journal = slot;
+        return this;
     }
 
     /** Sets how many calls may wait for a permit when all are taken; done before the version is published. */
@@ -321,6 +334,7 @@ public final class LoadedExtension {
                 permits.release();
                 return Admission.RETIRED;
             }
+            journal.callStarted();
             return Admission.ADMITTED;
         } finally {
             queued.decrementAndGet();
@@ -328,6 +342,7 @@ public final class LoadedExtension {
     }
 
     public void releasePermit() {
+        journal.callEnded();
         permits.release();
     }
 

@@ -106,7 +106,8 @@ public class RuntimeHostAutoConfiguration {
     AccessPolicy runtimeAccessPolicy() {
         return method -> switch (method) {
             case "capmesh.v1.RuntimeService/Deploy", "capmesh.v1.RuntimeService/Swap",
-                 "capmesh.v1.RuntimeService/Unload", "capmesh.v1.RuntimeService/Load" -> Requirement.role(Role.DEPLOY);
+                 "capmesh.v1.RuntimeService/Unload", "capmesh.v1.RuntimeService/Load",
+                 "capmesh.v1.RuntimeService/ReleaseQuarantine" -> Requirement.role(Role.DEPLOY);
             case "capmesh.v1.RuntimeService/ListExtensions", "capmesh.v1.RuntimeService/Describe" ->
                     Requirement.AUTHENTICATED;
             default -> Requirement.LEASE;

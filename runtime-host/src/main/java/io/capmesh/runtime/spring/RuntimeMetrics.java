@@ -1,6 +1,7 @@
 package io.capmesh.runtime.spring;
 
 import io.capmesh.runtime.RuntimeListener;
+import io.capmesh.runtime.ExitContainment;
 import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.reclaim.Reclaimer;
@@ -33,6 +34,9 @@ final class RuntimeMetrics implements RuntimeListener {
         this.registry = registry;
         Gauge.builder("capmesh.extension.leaked.loaders", Reclaimer::leakedLoaders)
                 .description("classloaders of unloaded versions reported leaked and not collected since")
+                .register(registry);
+        Gauge.builder("capmesh.runtime.exit.containment", () -> ExitContainment.active() ? 1 : 0)
+                .description("1 when the JVM runs the exit guard agent, so no extension can end it by exit or halt")
                 .register(registry);
     }
 
@@ -82,6 +86,23 @@ final class RuntimeMetrics implements RuntimeListener {
                     .tags("result", after.leakPath() != null ? "found" : "none")
                     .register(registry).increment();
         }
+    }
+
+    @Override
+    public void exitBlocked(io.capmesh.runtime.BlockedExit exit) {
+        Counter.builder("capmesh.extension.exits.blocked")
+                .description("exits and halts extension code asked for and the runtime refused")
+                .tags("extension", exit.extensionId(), "version", exit.version())
+                .register(registry).increment();
+    }
+
+    @Override
+    public void quarantined(String coordinates, String reason) {
+        int at = coordinates.lastIndexOf('@');
+        Counter.builder("capmesh.extension.quarantined")
+                .description("stored extensions a start kept without loading them (crash loops, safe mode)")
+                .tags("extension", coordinates.substring(0, at), "version", coordinates.substring(at + 1))
+                .register(registry).increment();
     }
 
     @Override

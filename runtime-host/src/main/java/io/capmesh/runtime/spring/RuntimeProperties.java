@@ -41,6 +41,7 @@ import org.springframework.util.unit.DataSize;
  * @param signatures         what incoming packages' signatures must be
  * @param isolation          how extensions that ask for process isolation run in their child JVMs
  * @param leakPaths          when a leaked extension's reference path is looked for in a heap dump
+ * @param recovery           what a start does after the runtime ended abnormally: crash-loop quarantine, safe mode
  */
 @ConfigurationProperties("capmesh.runtime")
 public record RuntimeProperties(
@@ -63,7 +64,26 @@ public record RuntimeProperties(
         @DefaultValue Broker broker,
         @DefaultValue Signatures signatures,
         @DefaultValue Isolation isolation,
-        @DefaultValue LeakPathSettings leakPaths) {
+        @DefaultValue LeakPathSettings leakPaths,
+        @DefaultValue Recovery recovery) {
+
+    /**
+     * {@code capmesh.runtime.recovery.*}.
+     *
+     * @param quarantineAfter an extension that was loading or had calls in flight at each of this many abnormal ends
+     *                        of the runtime in a row (killed, crashed, out of memory) is restored quarantined: kept
+     *                        and listed, not loaded, until released; 0: never
+     * @param window          how recent those abnormal ends must all be
+     * @param safeMode        restore nothing from the store (every stored extension is listed as quarantined for
+     *                        this run, and loaded when released); the bundled extensions not stored still load
+     */
+    public record Recovery(@DefaultValue("3") int quarantineAfter, @DefaultValue("1h") Duration window,
+                           @DefaultValue("false") boolean safeMode) {
+
+        RuntimeSettings.Recovery toSettings() {
+            return new RuntimeSettings.Recovery(quarantineAfter, window, safeMode);
+        }
+    }
 
     /**
      * {@code capmesh.runtime.leak-paths.*}. A heap dump pauses the runtime for a full collection and the write
@@ -166,6 +186,6 @@ public record RuntimeProperties(
                 new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings(),
-                maxQueuedCalls, idleEviction, leakPaths.toSettings());
+                maxQueuedCalls, idleEviction, leakPaths.toSettings(), recovery.toSettings());
     }
 }

@@ -60,6 +60,9 @@ public final class SqliteExtensionStore implements ExtensionStore {
                           invocations INTEGER NOT NULL DEFAULT 0,
                           failures    INTEGER NOT NULL DEFAULT 0
                         )""");
+                s.execute("CREATE TABLE IF NOT EXISTS abnormal_end (at INTEGER NOT NULL, suspects TEXT NOT NULL)");
+                addColumnIfMissing(s, "quarantine_reason", "TEXT");
+                addColumnIfMissing(s, "quarantined_at", "INTEGER");
             }
             checkpoints = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
             try (Statement s = checkpoints.createStatement()) {
@@ -78,9 +81,49 @@ public final class SqliteExtensionStore implements ExtensionStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET version = excluded.version, sha256 = excluded.sha256,
                   manifest = excluded.manifest, jar = excluded.jar, deployed_at = excluded.deployed_at,
-                  invocations = excluded.invocations, failures = excluded.failures""",
+                  invocations = excluded.invocations, failures = excluded.failures,
+                  quarantine_reason = NULL, quarantined_at = NULL""",
                 e.manifest().id(), e.manifest().version(), e.sha256(), ManifestReader.write(e.manifest()), e.jar(),
                 e.deployedAt().toEpochMilli(), e.invocations(), e.failures());
+    }
+
+    @Override
+    public synchronized void quarantine(String id, Quarantine quarantine) {
+        update(PAGE, "UPDATE extension SET quarantine_reason = ?, quarantined_at = ? WHERE id = ?",
+                quarantine.reason(), quarantine.since().toEpochMilli(), id);
+    }
+
+    @Override
+    public synchronized boolean release(String id) {
+        return update(PAGE, "UPDATE extension SET quarantine_reason = NULL, quarantined_at = NULL"
+                + " WHERE id = ? AND quarantine_reason IS NOT NULL", id) > 0;
+    }
+
+    @Override
+    public synchronized void recordAbnormalEnd(AbnormalEnd end) {
+        update(PAGE, "INSERT INTO abnormal_end (at, suspects) VALUES (?, ?)", end.at().toEpochMilli(),
+                String.join(",", end.suspects()));
+    }
+
+    @Override
+    public synchronized List<AbnormalEnd> abnormalEnds() {
+        List<AbnormalEnd> ends = new ArrayList<>();
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT at, suspects FROM abnormal_end ORDER BY at DESC, rowid DESC")) {
+            while (rs.next()) {
+                String suspects = rs.getString(2);
+                ends.add(new AbnormalEnd(Instant.ofEpochMilli(rs.getLong(1)),
+                        suspects.isEmpty() ? List.of() : List.of(suspects.split(","))));
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the extension store: " + e.getMessage(), e);
+        }
+        return ends;
+    }
+
+    @Override
+    public synchronized void clearAbnormalEnds() {
+        update(PAGE, "DELETE FROM abnormal_end");
     }
 
     @Override
@@ -99,10 +142,13 @@ public final class SqliteExtensionStore implements ExtensionStore {
         List<StoredExtension> all = new ArrayList<>();
         try (Statement s = connection.createStatement();
              ResultSet rs = s.executeQuery("""
-                     SELECT manifest, sha256, jar, deployed_at, invocations, failures FROM extension ORDER BY id""")) {
+                     SELECT manifest, sha256, jar, deployed_at, invocations, failures, quarantine_reason,
+                       quarantined_at FROM extension ORDER BY id""")) {
             while (rs.next()) {
+                String reason = rs.getString(7);
                 all.add(new StoredExtension(ManifestReader.read(rs.getBytes(1), "stored extension"), rs.getString(2),
-                        rs.getBytes(3), Instant.ofEpochMilli(rs.getLong(4)), rs.getLong(5), rs.getLong(6)));
+                        rs.getBytes(3), Instant.ofEpochMilli(rs.getLong(4)), rs.getLong(5), rs.getLong(6),
+                        reason == null ? null : new Quarantine(reason, Instant.ofEpochMilli(rs.getLong(8)))));
             }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read the extension store: " + e.getMessage(), e);
@@ -115,12 +161,13 @@ public final class SqliteExtensionStore implements ExtensionStore {
      *
      * @param bytes about how much the write adds to the log
      */
-    private void update(long bytes, String sql, Object... args) {
+    private int update(long bytes, String sql, Object... args) {
+        int changed;
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             for (int i = 0; i < args.length; i++) {
                 ps.setObject(i + 1, args[i]);
             }
-            ps.executeUpdate();
+            changed = ps.executeUpdate();
         } catch (SQLException e) {
             throw new IllegalStateException("cannot write the extension store: " + e.getMessage(), e);
         }
@@ -129,6 +176,18 @@ public final class SqliteExtensionStore implements ExtensionStore {
             logged = 0;
             checkpointer.execute(this::checkpoint);
         }
+        return changed;
+    }
+
+    /** Stores written before a column existed get it, empty. */
+    private static void addColumnIfMissing(Statement s, String column, String type) throws SQLException {
+        try (ResultSet columns = s.executeQuery("SELECT 1 FROM pragma_table_info('extension') WHERE name = '"
+                + column + "'")) {
+            if (columns.next()) {
+                return;
+            }
+        }
+        s.execute("ALTER TABLE extension ADD COLUMN " + column + " " + type);
     }
 
     /** Copies the log into the database; writes go on meanwhile, and what they add is copied next time. */
