@@ -65,7 +65,7 @@ for entry in "${services[@]}"; do
   agent="$(dirname "$jar")/capmesh-exit-guard.jar" # every runtime starts with the exit guard
   [ "$service" != broker ] || agent=
   [ -z "$agent" ] || [ -f "$agent" ] || fail "missing $agent: build it first (./mvnw -B -q install -DskipTests)"
-  hash="$( { echo "$jre_id $service $grpc_port $management_port"; cat "$jar" $agent "$here"/src/docker/service/*; } \
+  hash="$( { echo "$jre_id $service $grpc_port $management_port"; cat "$jar" ${agent:+"$agent"} "$here"/src/docker/service/*; } \
     | sha256sum | cut -c1-16)"
   tag="capmesh/$service:$version"
   if [ "$(label_of "$tag")" != "$hash" ]; then

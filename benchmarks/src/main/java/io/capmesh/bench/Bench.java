@@ -88,7 +88,9 @@ public final class Bench implements Callable<Integer> {
     }
 
     private static boolean startedWithRuntimeFlags() {
-        return ManagementFactory.getRuntimeMXBean().getInputArguments().contains("-XX:+ExplicitGCInvokesConcurrent");
+        List<String> flags = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        return flags.contains("-XX:+ExplicitGCInvokesConcurrent") && flags.stream().anyMatch(f -> f.startsWith(
+                "-javaagent:"));
     }
 
     private int relaunch() throws Exception {

@@ -3,6 +3,7 @@ package io.capmesh.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,12 @@ record ClassDataSharing(Path jar, Path archive) {
         if (!Files.isRegularFile(archive) || Files.size(archive) == 0) {
             throw new IllegalStateException("the training start of " + bootJar + " wrote no archive; see "
                     + dir.resolve("training.log"));
+        }
+        // the starts run with the exit guard beside the jar, as the images do; the training ran without (an archive
+        // is not written with a Java agent loaded)
+        Path exitGuard = bootJar.resolveSibling("capmesh-exit-guard.jar");
+        if (Files.isRegularFile(exitGuard)) {
+            Files.copy(exitGuard, app.resolve(exitGuard.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
         return new ClassDataSharing(jar, archive);
     }

@@ -1,5 +1,6 @@
 package io.capmesh.bench;
 
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +15,11 @@ final class Memory {
 
     static String run(Mode mode, Report report, Targets targets) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-XX:+UseG1GC", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-                MemoryProbe.class.getName()));
+                .toString(), "-XX:+UseG1GC", "-Xmx1g"));
+        // the exit guard this JVM runs with, as every runtime does
+        ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(a -> a.startsWith("-javaagent:"))
+                .forEach(command::add);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), MemoryProbe.class.getName()));
         mode.loadedCounts().forEach(count -> command.add(String.valueOf(count)));
         Process probe = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
                 UnloadCommand.class,
                 RuntimeCommand.class,
                 QuarantineCommand.class,
+                StoreCommand.class,
                 SignCommand.class,
                 KeygenCommand.class,
                 TokenCommand.class,

@@ -59,6 +59,20 @@ class CommandLineTest {
     }
 
     @Test
+    void theStoreCommandNeedsADataDirectoryAndARuntimeJar() {
+        Cli.Run bare = Cli.run("store");
+        assertThat(bare.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(bare.err()).contains("capmesh store list --data-dir DIR", "capmesh store remove ID --data-dir DIR");
+        Cli.Run noDir = Cli.run("store", "list");
+        assertThat(noDir.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(noDir.err()).contains("Missing required option: '--data-dir=DIR'");
+        Cli.Run noJar = Cli.run("store", "list", "--data-dir", dir.toString(), "--runtime-jar",
+                dir.resolve("absent.jar").toString());
+        assertThat(noJar.exit()).isEqualTo(ExitCode.FAILED);
+        assertThat(noJar.err()).contains("absent.jar", "build first", "--runtime-jar");
+    }
+
+    @Test
     void noCommandShowsUsageAsBadUsage() {
         Cli.Run run = Cli.run();
         assertThat(run.exit()).isEqualTo(ExitCode.USAGE);

@@ -340,7 +340,7 @@ class LocalMeshIT {
         // nothing crashed this mesh's runtimes: nothing is quarantined, and releasing names what is
         Cli.Run quarantine = Cli.run("quarantine", "list", "--runtime", core);
         assertThat(quarantine.exit()).as(quarantine.toString()).isZero();
-        assertThat(quarantine.out()).contains("runtime", "reason").doesNotContain("core-echo");
+        assertThat(quarantine.out()).contains("RUNTIME", "REASON").doesNotContain("core-echo");
         Cli.Run release = Cli.run("quarantine", "release", "core-echo", "--runtime", core);
         assertThat(release.exit()).as(release.toString()).isEqualTo(ExitCode.NOT_FOUND);
         assertThat(release.err()).contains("core-echo is not quarantined in this runtime; quarantined: none");

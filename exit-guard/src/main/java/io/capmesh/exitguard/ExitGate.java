@@ -121,8 +121,8 @@ public final class ExitGate {
                     .limit(FRAMES_KEPT)
                     .map(StackWalker.StackFrame::toStackTraceElement)
                     .toList());
-        } catch (RuntimeException policyFailed) {
-            return; // the host's own shutdown must never depend on its policy working
+        } catch (Throwable policyFailed) {
+            return; // the host's own shutdown must never depend on its policy working, even out of memory
         }
         if (extension[0] == null) {
             return;
@@ -131,7 +131,7 @@ public final class ExitGate {
                 Thread.currentThread().getName(), frames, Instant.now());
         try {
             current.onBlocked().accept(attempt);
-        } catch (RuntimeException reportFailed) {
+        } catch (Throwable reportFailed) {
             // the exit is refused all the same
         }
         throw new ExitBlockedException(attempt);

@@ -53,7 +53,7 @@ final class CrashLoops {
             String id = extension.manifest().id();
             if (common.contains(id) && extension.quarantine() == null) {
                 ExtensionStore.Quarantine quarantine = new ExtensionStore.Quarantine("the runtime had " + after
-                        + " abnormal ends in a row (the first at " + ends.get(after - 1).at() + ") while "
+                        + " abnormal ends in a row (the first noticed at " + ends.get(after - 1).at() + ") while "
                         + extension.manifest().coordinates() + " was loading or had calls in flight; fix it and run"
                         + " capmesh quarantine release " + id + ", or deploy a fixed version", now);
                 store.quarantine(id, quarantine);

@@ -11,12 +11,18 @@ import io.capmesh.runtime.loader.ExtensionClassLoader;
  */
 public final class ExitContainment {
 
-    /** The last exit refused on each thread: how a call learns that its extension swallowed the refusal. */
-    private static final ThreadLocal<ExitGate.Attempt> LAST_REFUSED = new ThreadLocal<>();
+    /**
+     * The last exit refused on each thread: how a call learns that its extension swallowed the refusal. Its number
+     * and message only: a pooled thread must not keep an unloaded extension's loader reachable.
+     */
+    private static final ThreadLocal<Refused> LAST_REFUSED = new ThreadLocal<>();
+
+    private record Refused(long sequence, String message) {
+    }
 
     static {
         ExitGate.govern(ExitContainment::extensionOf, attempt -> {
-            LAST_REFUSED.set(attempt);
+            LAST_REFUSED.set(new Refused(attempt.sequence(), attempt.message()));
             ExtensionClassLoader loader = extensionLoader(attempt.loader());
             if (loader != null) {
                 loader.exitBlocked(attempt);
@@ -38,7 +44,7 @@ public final class ExitContainment {
     }
 
     /** Where a call notes the refusals so far, before it runs extension code. */
-    static long mark() {
+    public static long mark() {
         return ExitGate.blockedSoFar();
     }
 
@@ -46,20 +52,20 @@ public final class ExitContainment {
      * The exit this thread's extension code asked for since {@code mark}, as the problem the call answers with;
      * null when it asked for none.
      */
-    static Problem refusedSince(long mark) {
+    public static Problem refusedSince(long mark) {
         if (ExitGate.blockedSoFar() == mark) {
             return null; // the common case: one volatile read
         }
-        ExitGate.Attempt attempt = LAST_REFUSED.get();
-        if (attempt == null || attempt.sequence() <= mark) {
+        Refused refused = LAST_REFUSED.get();
+        if (refused == null || refused.sequence() <= mark) {
             return null;
         }
         LAST_REFUSED.remove();
-        return Problem.precondition(attempt.message());
+        return Problem.precondition(refused.message());
     }
 
     /** The refusal in a failure's causes, if the failure came from one. */
-    static ExitGate.ExitBlockedException refusal(Throwable failure) {
+    public static ExitGate.ExitBlockedException refusal(Throwable failure) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof ExitGate.ExitBlockedException refused) {
                 return refused;

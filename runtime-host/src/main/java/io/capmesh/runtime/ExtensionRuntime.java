@@ -333,9 +333,10 @@ public final class ExtensionRuntime implements AutoCloseable {
         } catch (Problem.ProblemException e) {
             throw e; // an isolated extension's answer, already a status
         } catch (Exception | LinkageError | StackOverflowError e) {
-            if (ExitContainment.refusal(e) != null) {
-                ExitContainment.refusedSince(exitsRefused); // answered here: not a later call's
-                throw Problem.precondition(ExitContainment.refusal(e).getMessage()).toException();
+            var refusal = ExitContainment.refusal(e);
+            Problem exitRefused = ExitContainment.refusedSince(exitsRefused); // also clears it: answered here
+            if (refusal != null || exitRefused != null) {
+                throw (refusal != null ? Problem.precondition(refusal.getMessage()) : exitRefused).toException();
             }
             throw new Problem(Status.Code.INTERNAL, ext.manifest().coordinates() + " failed on "
                     + invocation.capability() + "/" + invocation.method() + ": " + e).toException();
@@ -399,7 +400,13 @@ public final class ExtensionRuntime implements AutoCloseable {
             // nothing to remove, or a partial row the store's transaction already rolled back
         }
         synchronized (control) {
-            if (!published.byId().containsKey(id) && !hibernated.containsKey(id)) {
+            Quarantined held = quarantined.get(id);
+            if (held != null) { // the failed deploy overwrote the quarantined version: put it back as it was
+                store.put(held.stored());
+                if (held.stored().quarantine() != null) {
+                    store.quarantine(id, held.stored().quarantine());
+                }
+            } else if (!published.byId().containsKey(id) && !hibernated.containsKey(id)) {
                 store.remove(id);
             }
         }
@@ -414,7 +421,8 @@ public final class ExtensionRuntime implements AutoCloseable {
     public List<Available> available() {
         Map<String, LoadedExtension> loaded = published.byId();
         return available.values().stream()
-                .filter(pkg -> !loaded.containsKey(pkg.manifest().id()) && !hibernated.containsKey(pkg.manifest().id()))
+                .filter(pkg -> !loaded.containsKey(pkg.manifest().id()) && !hibernated.containsKey(pkg.manifest().id())
+                        && !quarantined.containsKey(pkg.manifest().id()))
                 .sorted(java.util.Comparator.comparing(pkg -> pkg.manifest().id()))
                 .map(pkg -> new Available(pkg, estimatedLoadMicros(pkg)))
                 .toList();
@@ -425,6 +433,10 @@ public final class ExtensionRuntime implements AutoCloseable {
      * with that version, so concurrent requests for the same capability load it once.
      */
     public LoadedExtension load(String id) {
+        if (quarantined.containsKey(id)) { // a crash loop is not restarted by a call that wants it
+            throw Problem.precondition(id + " is quarantined in this runtime: " + quarantined.get(id).quarantine()
+                    .reason()).toException();
+        }
         ExtensionPackage pkg = available.get(id);
         if (pkg == null) {
             throw Problem.notFound("no package " + id + " is available in this runtime; available: "
@@ -527,6 +539,11 @@ public final class ExtensionRuntime implements AutoCloseable {
                         0, List.of(), List.of("it was hibernated: its classloader had been reclaimed then"));
                 LifecycleLog.verdict(verdict);
                 return verdict;
+            }
+            if (ext == null && quarantined.containsKey(id)) {
+                throw Problem.precondition(id + " is quarantined, not loaded: " + quarantined.get(id).quarantine()
+                        .reason() + ". capmesh store remove " + id + " drops it from a stopped runtime's store")
+                        .toException();
             }
             if (ext == null) {
                 throw Problem.notFound("extension " + id + " is not loaded; loaded: "
@@ -715,6 +732,8 @@ public final class ExtensionRuntime implements AutoCloseable {
                 throw Problem.precondition("stored " + stored.manifest().coordinates() + " cannot be read: " + e)
                         .toException();
             }
+            store.release(id); // first: what an operator released stays released, whatever its load does
+            store.clearAbnormalEnds();
             LoadedExtension ext = journaledLoad(pkg);
             ext.addToCounts(stored.invocations(), stored.failures());
             try {
@@ -726,8 +745,6 @@ public final class ExtensionRuntime implements AutoCloseable {
                 discard(ext);
                 throw e;
             }
-            store.release(id);
-            store.clearAbnormalEnds();
             LifecycleLog.loaded("released", ext);
             return ext;
         }
@@ -754,7 +771,6 @@ public final class ExtensionRuntime implements AutoCloseable {
         return Optional.ofNullable(ext != null ? ext : hibernated.get(id));
     }
 
-    /** The unloaded versions of an extension, newest first, and what became of their classloaders. */
     /** The exits the id's code asked for and was refused (the latest {@value #HISTORY_PER_ID}), oldest first. */
     public List<BlockedExit> blockedExits(String id) {
         Deque<BlockedExit> exits = blockedExits.get(id);
@@ -778,6 +794,7 @@ public final class ExtensionRuntime implements AutoCloseable {
         listeners.forEach(l -> l.exitBlocked(exit));
     }
 
+    /** The unloaded versions of an extension, newest first, and what became of their classloaders. */
     public List<Reclamation> unloaded(String id) {
         Deque<Reclamation> past = history.get(id);
         if (past == null) {

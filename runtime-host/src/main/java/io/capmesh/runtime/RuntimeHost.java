@@ -63,7 +63,18 @@ public final class RuntimeHost implements AutoCloseable {
             return thread;
         });
         timers.setRemoveOnCancelPolicy(true); // a finished call's timer must not linger holding its thread
-        this.store = new SqliteExtensionStore(settings.dataDirectory().resolve("extensions.db"));
+        try { // first: it also makes sure no other runtime uses this data directory
+            this.journal = CallJournal.open(settings.dataDirectory().resolve(CallJournal.FILE));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot open the call journal in " + settings.dataDirectory() + ": "
+                    + e.getMessage(), e);
+        }
+        try {
+            this.store = new SqliteExtensionStore(settings.dataDirectory().resolve(SqliteExtensionStore.FILE));
+        } catch (RuntimeException e) {
+            closeQuietly(journal);
+            throw e;
+        }
         PackageReader reader = new PackageReader(settings.dataDirectory().resolve("jars"), settings.packageLimits(),
                 settings.signatures());
         if (settings.signatures().policy() == SignaturePolicy.REQUIRED && settings.signatures().trusted().isEmpty()) {
@@ -91,12 +102,6 @@ public final class RuntimeHost implements AutoCloseable {
         this.leakPaths = new LeakPaths(settings.leakPaths().directory() != null ? settings.leakPaths()
                 : settings.leakPaths().in(settings.dataDirectory().resolve("heap-dumps")));
         Reclaimer reclaimer = new Reclaimer(new LeakInspector(callExecutor), settings.reclaimWindow(), leakPaths);
-        try {
-            this.journal = CallJournal.open(settings.dataDirectory().resolve("call-journal"));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot open the call journal in " + settings.dataDirectory() + ": " + e,
-                    e);
-        }
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout(), journal);
         this.endpoint = new RuntimeGrpcService(runtime, callExecutor, timers, settings.maxCallTime());
@@ -168,15 +173,22 @@ public final class RuntimeHost implements AutoCloseable {
 
     @Override
     public void close() {
-        timers.shutdownNow();
-        hibernation.shutdownNow();
-        runtime.close(); // stops the child JVMs too
-        isolation.close();
-        leakPaths.close();
-        store.close();
-        callExecutor.shutdown();
         try {
-            journal.close(); // last: the run ended cleanly
+            timers.shutdownNow();
+            hibernation.shutdownNow();
+            runtime.close(); // stops the child JVMs too
+            isolation.close();
+            leakPaths.close();
+            store.close();
+            callExecutor.shutdown();
+        } finally {
+            closeQuietly(journal); // last: the run ended cleanly
+        }
+    }
+
+    private static void closeQuietly(CallJournal journal) {
+        try {
+            journal.close();
         } catch (IOException e) {
             LOG.log(Level.WARNING, "cannot mark the call journal closed; the next start will take this run for a"
                     + " crash: " + e);

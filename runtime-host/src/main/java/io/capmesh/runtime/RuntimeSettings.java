@@ -64,8 +64,8 @@ public record RuntimeSettings(
         public static final Recovery DEFAULT = new Recovery(3, Duration.ofHours(1), false);
 
         public Recovery {
-            if (quarantineAfter < 0) {
-                throw new IllegalArgumentException("quarantine-after must be at least 0 (0: never); got "
+            if (quarantineAfter < 0 || quarantineAfter > 32) {
+                throw new IllegalArgumentException("quarantine-after must be from 0 (never) to 32; got "
                         + quarantineAfter);
             }
         }

@@ -9,12 +9,20 @@ import ch.qos.logback.core.read.ListAppender;
 import io.capmesh.proto.v1.BlockedExit;
 import io.capmesh.proto.v1.DescribeRequest;
 import io.capmesh.proto.v1.DescribeResponse;
+import io.grpc.CallOptions;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -87,6 +95,23 @@ class ExitContainmentTest {
         });
     }
 
+    @ParameterizedTest
+    @CsvSource({"Exit, Runtime.exit(11)", "Swallow, Runtime.halt(12)"})
+    void aTypedServiceThatExitsFailsItsCallTheSameWay(String method, String call) throws Exception {
+        runtime.deploy("capmesh-ext-misbehaving-exit-attempts");
+
+        assertThatThrownBy(() -> ClientCalls.blockingUnaryCall(runtime.channel(),
+                typed(method), CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS),
+                new byte[0]))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).as(e.getStatus().toString())
+                            .isEqualTo(Status.Code.FAILED_PRECONDITION);
+                    assertThat(e.getStatus().getDescription()).startsWith("exit-attempts@1.0.0 called " + call);
+                });
+        assertThat(describe("exit-attempts").getBlockedExitsList()).extracting(BlockedExit::getCall)
+                .containsExactly(call);
+    }
+
     @Test
     void aThreadStartedInStartCannotExitAfterTheDeploy() throws Exception {
         runtime.deploy("capmesh-ext-misbehaving-exit-in-start");
@@ -115,6 +140,28 @@ class ExitContainmentTest {
                 });
         assertThat(describe("exit-in-start").getBlockedExitsList()).singleElement()
                 .satisfies(exit -> assertThat(exit.getFrames(0)).contains("ExitInStartExtension.start"));
+    }
+
+    /** A method of the extension's typed service {@code test.exits.v1.Exits}, its messages plain bytes. */
+    private static MethodDescriptor<byte[], byte[]> typed(String name) {
+        MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(byte[] value) {
+                return new ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        };
+        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+                .setFullMethodName(MethodDescriptor.generateFullMethodName("test.exits.v1.Exits", name))
+                .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
     }
 
     private List<BlockedExit> awaitBlockedExits(String id) throws InterruptedException {

@@ -147,7 +147,11 @@ public final class ServiceProcess implements AutoCloseable {
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1"));
         Path exitGuard = jar.resolveSibling("capmesh-exit-guard.jar"); // beside a runtime's jar, as bin/service finds it
-        if (Files.isRegularFile(exitGuard)) {
+        if (jar.getFileName().toString().endsWith("-runtime-service.jar")) {
+            if (!Files.isRegularFile(exitGuard)) { // a runtime never starts unguarded, in tests neither
+                throw new IllegalStateException("missing " + exitGuard + ": copy capmesh-exit-guard beside the"
+                        + " runtime jars, as every runtime starts with it");
+            }
             command.add("-javaagent:" + exitGuard);
         }
         command.addAll(List.of("-jar", jar.toString(),

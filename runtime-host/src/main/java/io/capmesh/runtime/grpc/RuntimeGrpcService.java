@@ -278,7 +278,9 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             var unloaded = runtime.unloaded(id);
             var blockedExits = runtime.blockedExits(id);
             if (loaded.isEmpty() && unloaded.isEmpty() && blockedExits.isEmpty()) {
-                throw Problem.notFound("extension " + id + " has never been loaded in this runtime").toException();
+                throw Problem.notFound("extension " + id + (runtime.isQuarantined(id) ? " is quarantined and has"
+                        + " not been loaded since this runtime started; capmesh quarantine list says why"
+                        : " has never been loaded in this runtime")).toException();
             }
             DescribeResponse.Builder b = DescribeResponse.newBuilder();
             loaded.ifPresent(ext -> b.setExtension(ProtoViews.info(ext)));

@@ -2,6 +2,7 @@ package io.capmesh.runtime.loader;
 
 import com.google.common.util.concurrent.MoreExecutors;
 import io.capmesh.access.CallAccess;
+import io.capmesh.runtime.ExitContainment;
 import io.capmesh.runtime.Problem;
 import io.capmesh.runtime.pkg.ExtensionManifest;
 import io.capmesh.runtime.reclaim.RenewableExecutor;
@@ -268,11 +269,20 @@ public final class ExtensionServices extends HandlerRegistry {
                 };
             }
             ClassLoader loader = ext.live().contextLoader();
+            long exitsRefused = ExitContainment.mark();
             ServerCall<Q, A> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                private boolean closed; // by the handler, or for it when its code asked for an exit
+
                 @Override
-                public void close(Status status, Metadata trailers) {
-                    ext.recordCall(!status.isOk());
-                    super.close(status, trailers);
+                public synchronized void close(Status status, Metadata trailers) {
+                    if (closed) {
+                        return;
+                    }
+                    closed = true;
+                    Problem exitRefused = status.isOk() ? ExitContainment.refusedSince(exitsRefused) : null;
+                    Status answer = exitRefused != null ? exitRefused.toStatus() : status; // even if it swallowed it
+                    ext.recordCall(!answer.isOk());
+                    super.close(answer, trailers);
                 }
             };
             ServerCall.Listener<Q> listener;
@@ -285,12 +295,25 @@ public final class ExtensionServices extends HandlerRegistry {
             return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
                 @Override
                 public void onMessage(Q message) {
-                    withLoader(loader, () -> super.onMessage(message));
+                    contained(() -> withLoader(loader, () -> super.onMessage(message)));
                 }
 
                 @Override
                 public void onHalfClose() {
-                    withLoader(loader, super::onHalfClose);
+                    contained(() -> withLoader(loader, super::onHalfClose));
+                }
+
+                /** A refused exit fails the call FAILED_PRECONDITION, as Invoke does, not UNKNOWN. */
+                private void contained(Runnable callback) {
+                    try {
+                        callback.run();
+                    } catch (RuntimeException e) {
+                        var refusal = ExitContainment.refusal(e);
+                        if (refusal == null) {
+                            throw e;
+                        }
+                        counted.close(Problem.precondition(refusal.getMessage()).toStatus(), new Metadata());
+                    }
                 }
 
                 @Override

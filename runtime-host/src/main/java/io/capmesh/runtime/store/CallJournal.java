@@ -6,6 +6,8 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * a native crash, an out-of-memory exit and an exit the guard missed, and costs a call two atomic additions.
  *
  * <p>The file also says whether the last run ended cleanly. Opened after an end that was not clean, it answers the
- * ids that were loading or had calls in flight then: the suspects of that end.
+ * suspects of that end: the ids that were loading then, or if none was, those that had calls in flight.
  */
 public final class CallJournal implements AutoCloseable {
 
@@ -63,6 +65,9 @@ public final class CallJournal implements AutoCloseable {
         }
     }
 
+    /** Its name in a runtime's data directory. */
+    public static final String FILE = "call-journal";
+
     private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.nativeOrder());
     private static final int MAGIC = 0x434d4a31; // "CMJ1"
     private static final int RUNNING = 1;
@@ -89,16 +94,29 @@ public final class CallJournal implements AutoCloseable {
         this.suspects = suspects;
     }
 
+    /** Another process holds the journal: a runtime runs on this data directory. */
+    public static final class InUseException extends IOException {
+        InUseException(Path file) {
+            super("a runtime is running on " + file.toAbsolutePath().getParent() + " (it holds " + file.getFileName()
+                    + "): stop it first, or give this one a data directory of its own");
+        }
+    }
+
     /**
-     * Opens the journal at {@code file}, reads what the last run left there, and starts this run's.
+     * Opens the journal at {@code file}, reads what the last run left there, and starts this run's. The journal is
+     * locked for as long as it is open (the lock goes with the process), so one data directory has one runtime.
      *
      * @return the journal, its {@link #suspects()} those of the last run if it did not end cleanly
+     * @throws InUseException when another process has it open
      */
     public static CallJournal open(Path file) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
+            if (lock(channel) == null) {
+                throw new InUseException(file);
+            }
             MappedByteBuffer buffer = channel.map(FileChannel.MapMode.READ_WRITE, 0,
                     HEADER + (long) SLOTS * SLOT_SIZE);
             buffer.order(ByteOrder.nativeOrder()); // as the atomic additions write
@@ -118,12 +136,38 @@ public final class CallJournal implements AutoCloseable {
         }
     }
 
+    /**
+     * Fails when a process has the journal at {@code file} open: a runtime runs on its data directory, so its
+     * store must not be changed from outside.
+     */
+    public static void checkNotInUse(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return;
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            if (lock(channel) == null) {
+                throw new InUseException(file);
+            }
+        }
+    }
+
+    private static FileLock lock(FileChannel channel) throws IOException {
+        try {
+            return channel.tryLock();
+        } catch (OverlappingFileLockException heldInThisJvm) {
+            return null;
+        }
+    }
+
     /** True when the last run with this journal ended without closing it: killed, crashed, or halted. */
     public boolean lastRunEndedAbnormally() {
         return suspects != null;
     }
 
-    /** The ids that were loading or had calls in flight when the last run ended abnormally; empty otherwise. */
+    /**
+     * The ids that were loading when the last run ended abnormally, or if none was, those with calls in flight; empty
+     * after a clean end.
+     */
     public List<String> suspects() {
         return suspects == null ? List.of() : suspects;
     }
@@ -152,19 +196,32 @@ public final class CallJournal implements AutoCloseable {
         channel.close();
     }
 
+    /** Lets go of the journal as a crash would: it stays marked running (tests of what a crash leaves). */
+    void abandon() throws IOException {
+        channel.close();
+    }
+
+    /**
+     * The ids loading when the run ended, if any were: a load that was under way is the likelier cause than the
+     * calls of extensions that were serving (a busy one always has some in flight). Else the ids with calls in
+     * flight.
+     */
     private static List<String> suspects(MappedByteBuffer buffer) {
-        List<String> found = new ArrayList<>();
+        List<String> loading = new ArrayList<>();
+        List<String> serving = new ArrayList<>();
         for (int at = HEADER; at < buffer.capacity(); at += SLOT_SIZE) {
             int length = buffer.getInt(at + ID_LENGTH);
             if (length <= 0 || length > MAX_ID_BYTES) {
                 break;
             }
-            if (buffer.getInt(at + IN_FLIGHT) > 0 || buffer.getInt(at + LOADING) > 0) {
-                byte[] name = new byte[length];
-                buffer.get(at + ID, name);
-                found.add(new String(name, StandardCharsets.UTF_8));
+            byte[] name = new byte[length];
+            buffer.get(at + ID, name);
+            if (buffer.getInt(at + LOADING) > 0) {
+                loading.add(new String(name, StandardCharsets.UTF_8));
+            } else if (buffer.getInt(at + IN_FLIGHT) > 0) {
+                serving.add(new String(name, StandardCharsets.UTF_8));
             }
         }
-        return List.copyOf(found);
+        return List.copyOf(loading.isEmpty() ? serving : loading);
     }
 }

@@ -26,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class SqliteExtensionStore implements ExtensionStore {
 
+    /** Its name in a runtime's data directory. */
+    public static final String FILE = "extensions.db";
+
     private static final long PAGE = 4096;
     /** Bytes written to the log after which it is copied into the database: SQLite's own default, 1000 pages. */
     private static final long CHECKPOINT_AFTER_BYTES = 1000 * PAGE;
@@ -99,10 +102,15 @@ public final class SqliteExtensionStore implements ExtensionStore {
                 + " WHERE id = ? AND quarantine_reason IS NOT NULL", id) > 0;
     }
 
+    /** More than any quarantine setting needs: a long crash loop does not grow the store. */
+    private static final int ABNORMAL_ENDS_KEPT = 32;
+
     @Override
     public synchronized void recordAbnormalEnd(AbnormalEnd end) {
         update(PAGE, "INSERT INTO abnormal_end (at, suspects) VALUES (?, ?)", end.at().toEpochMilli(),
                 String.join(",", end.suspects()));
+        update(PAGE, "DELETE FROM abnormal_end WHERE rowid NOT IN (SELECT rowid FROM abnormal_end"
+                + " ORDER BY at DESC, rowid DESC LIMIT " + ABNORMAL_ENDS_KEPT + ")");
     }
 
     @Override
