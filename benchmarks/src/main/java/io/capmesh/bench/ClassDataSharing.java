@@ -14,10 +14,11 @@ import java.util.concurrent.TimeUnit;
  * (container-images/src/docker/service): Spring Boot's own extraction (plain jars, which an archive can hold), then a
  * training start that refreshes the application context, exits, and archives every class it loaded.
  *
- * @param jar     the extracted application jar, to start with {@code -jar}
- * @param archive the class data sharing archive of the training start
+ * @param jar      the extracted application jar, to start with {@code -jar}
+ * @param archive  the class data sharing archive of the training start
+ * @param bootPath the exit guard on the boot class path ({@code -Xbootclasspath/a:...}), for a runtime; else null
  */
-record ClassDataSharing(Path jar, Path archive) {
+record ClassDataSharing(Path jar, Path archive, String bootPath) {
 
     private static final long STEP_TIMEOUT_SECONDS = 300;
 
@@ -30,26 +31,33 @@ record ClassDataSharing(Path jar, Path archive) {
                 app.toString()), dir, "extract");
         Path jar = app.resolve(bootJar.getFileName());
         Path archive = dir.resolve("app.jsa");
-        List<String> training = new ArrayList<>(List.of(java(), "-XX:ArchiveClassesAtExit=" + archive,
-                "-Dspring.context.exit=onRefresh", "-jar", jar.toString(), "--logging.level.root=warn"));
+        // as the images do: the exit guard's jar is on the boot class path in the training start (without the agent,
+        // which an archive is not written with) and in every start with the archive
+        Path exitGuard = bootJar.resolveSibling("capmesh-exit-guard.jar");
+        String bootPath = Files.isRegularFile(exitGuard)
+                ? "-Xbootclasspath/a:" + app.resolve(exitGuard.getFileName()) : null;
+        if (bootPath != null) {
+            Files.copy(exitGuard, app.resolve(exitGuard.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        }
+        List<String> training = new ArrayList<>(List.of(java()));
+        if (bootPath != null) {
+            training.add(bootPath);
+        }
+        training.addAll(List.of("-XX:ArchiveClassesAtExit=" + archive, "-Dspring.context.exit=onRefresh", "-jar",
+                jar.toString(), "--logging.level.root=warn"));
         training.addAll(trainingArgs);
         run(training, dir, "training");
         if (!Files.isRegularFile(archive) || Files.size(archive) == 0) {
             throw new IllegalStateException("the training start of " + bootJar + " wrote no archive; see "
                     + dir.resolve("training.log"));
         }
-        // the starts run with the exit guard beside the jar, as the images do; the training ran without (an archive
-        // is not written with a Java agent loaded)
-        Path exitGuard = bootJar.resolveSibling("capmesh-exit-guard.jar");
-        if (Files.isRegularFile(exitGuard)) {
-            Files.copy(exitGuard, app.resolve(exitGuard.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        }
-        return new ClassDataSharing(jar, archive);
+        return new ClassDataSharing(jar, archive, bootPath);
     }
 
     /** What a start needs to map the archive; -Xshare:on makes it fail rather than start without. */
     Map<String, String> environment() {
-        return Map.of("JAVA_TOOL_OPTIONS", "-XX:SharedArchiveFile=" + archive + " -Xshare:on");
+        return Map.of("JAVA_TOOL_OPTIONS", "-XX:SharedArchiveFile=" + archive + " -Xshare:on"
+                + (bootPath == null ? "" : " " + bootPath));
     }
 
     private static void run(List<String> command, Path dir, String step) throws IOException, InterruptedException {

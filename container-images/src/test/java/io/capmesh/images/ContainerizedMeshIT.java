@@ -191,7 +191,7 @@ class ContainerizedMeshIT {
 
     @Test
     @Order(2)
-    void servicesRunUnprivilegedOnAReadOnlyRootWithTheHeapSizedFromTheirMemory() throws Exception {
+    void servicesRunUnprivilegedOnAReadOnlyRootWithTheHeapSizedFromTheirMemoryAndRuntimesGuardExits() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         for (var entry : services.entrySet()) {
             GenericContainer<?> container = entry.getValue().container();
@@ -209,6 +209,9 @@ class ContainerizedMeshIT {
             // -XX:MaxRAMPercentage=75 of the container's limit, rounded to G1 regions
             assertThat(Double.parseDouble(oldGen.group(1)) / MEMORY_LIMIT).as(entry.getKey())
                     .isBetween(0.70, 0.76);
+            if (!entry.getKey().startsWith("broker")) { // every runtime's JVM runs the exit guard
+                assertThat(metrics).as(entry.getKey()).contains("capmesh_runtime_exit_containment 1.0");
+            }
         }
     }
 

@@ -9,15 +9,12 @@ import ch.qos.logback.core.read.ListAppender;
 import io.capmesh.proto.v1.BlockedExit;
 import io.capmesh.proto.v1.DescribeRequest;
 import io.capmesh.proto.v1.DescribeResponse;
+import io.capmesh.runtime.loader.ExtensionServices;
 import io.grpc.CallOptions;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -144,24 +141,9 @@ class ExitContainmentTest {
 
     /** A method of the extension's typed service {@code test.exits.v1.Exits}, its messages plain bytes. */
     private static MethodDescriptor<byte[], byte[]> typed(String name) {
-        MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
-            @Override
-            public InputStream stream(byte[] value) {
-                return new ByteArrayInputStream(value);
-            }
-
-            @Override
-            public byte[] parse(InputStream stream) {
-                try {
-                    return stream.readAllBytes();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        };
         return MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
                 .setFullMethodName(MethodDescriptor.generateFullMethodName("test.exits.v1.Exits", name))
-                .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+                .setRequestMarshaller(ExtensionServices.BYTES).setResponseMarshaller(ExtensionServices.BYTES).build();
     }
 
     private List<BlockedExit> awaitBlockedExits(String id) throws InterruptedException {

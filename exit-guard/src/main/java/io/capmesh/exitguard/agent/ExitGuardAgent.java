@@ -13,7 +13,8 @@ import java.util.jar.JarFile;
 /**
  * The agent's entry ({@code -javaagent:capmesh-exit-guard.jar}): puts its own jar on the boot class path, so that
  * {@link io.capmesh.exitguard.ExitGate} is one class the JDK and every loader share, then instruments exit and
- * halt. A failure is reported and the JVM starts without containment (the runtime says so at start) rather than
+ * halt. A start with a class data sharing archive puts the jar there itself ({@code -Xbootclasspath/a:}), in the
+ * training start too: else the archive holds the gate as the application loader's class, a second copy. A failure is reported and the JVM starts without containment (the runtime says so at start) rather than
  * not at all.
  */
 public final class ExitGuardAgent {
@@ -23,11 +24,22 @@ public final class ExitGuardAgent {
 
     public static void premain(String arguments, Instrumentation instrumentation) {
         try {
-            instrumentation.appendToBootstrapClassLoaderSearch(agentJar());
+            if (!onBootClassPath()) { // else -Xbootclasspath/a put it there, as class data sharing needs
+                instrumentation.appendToBootstrapClassLoaderSearch(agentJar());
+            }
             // resolved from here on through the boot loader, which now holds this jar
             Instrumenter.instrument(instrumentation);
         } catch (Exception | LinkageError e) {
             System.err.println("capmesh exit guard: exits are NOT contained in this JVM: " + e);
+        }
+    }
+
+    private static boolean onBootClassPath() {
+        try {
+            Class.forName("io.capmesh.exitguard.ExitGate", false, null);
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
         }
     }
 
