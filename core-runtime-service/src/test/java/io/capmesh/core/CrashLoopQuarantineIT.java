@@ -91,30 +91,6 @@ class CrashLoopQuarantineIT {
         }
     }
 
-    @Test
-    void safeModeRestoresNothingAndKeepsEveryStoredExtension() throws Exception {
-        Path data = dir.resolve("safe");
-        byte[] selfKill = selfKillJar();
-        try (ServiceProcess runtime = start(data, 1)) {
-            PackageUpload.deploy(RuntimeServiceGrpc.newStub(runtime.channel()), DeployHeader.getDefaultInstance(),
-                    selfKill, Duration.ofSeconds(60));
-        }
-        try (ServiceProcess runtime = start(data, 2, KILL_ON_START, "--capmesh.runtime.recovery.safe-mode=true")) {
-            // everything stored is kept, the bundled extensions too (the store holds what was deployed over them)
-            ListExtensionsResponse held = list(runtime);
-            assertThat(held.getExtensionsList()).isEmpty();
-            assertThat(held.getQuarantinedList()).extracting(q -> q.getManifest().getId())
-                    .containsExactly("core-compress", "core-echo", "core-json", "self-kill");
-            assertThat(held.getQuarantinedList()).allSatisfy(q -> assertThat(q.getReason()).contains("safe mode"));
-            RuntimeServiceGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(30, TimeUnit.SECONDS)
-                    .releaseQuarantine(ReleaseQuarantineRequest.newBuilder().setExtensionId("core-echo").build());
-            assertThat(text(invoke(runtime, "core.echo", "echo", "safe"))).isEqualTo("safe");
-        }
-        try (ServiceProcess runtime = start(data, 3)) { // safe mode changed nothing in the store
-            assertThat(text(invoke(runtime, "test.self-kill", "ok", "restored"))).isEqualTo("restored");
-        }
-    }
-
     private static ServiceProcess start(Path data, int run, String... more) throws Exception {
         String[] args = new String[more.length + 1];
         args[0] = "--capmesh.runtime.data-dir=" + data;
