@@ -426,7 +426,7 @@ public final class LocalMesh {
 
     private Map<Service, Path> jars(Options options) {
         Map<Service, Path> jars = new LinkedHashMap<>();
-        List<String> missing = new ArrayList<>();
+        Set<String> missing = new LinkedHashSet<>(); // runtimes beside one another share a guard
         for (Service service : Service.values()) {
             Path jar = jar(service, options).toAbsolutePath().normalize();
             if (!Files.isRegularFile(jar)) {
@@ -438,7 +438,7 @@ public final class LocalMesh {
             jars.put(service, jar);
         }
         if (!missing.isEmpty()) {
-            throw CliFailure.failed("missing " + String.join(", ", new LinkedHashSet<>(missing)) + ": " + BUILD_FIRST
+            throw CliFailure.failed("missing " + String.join(", ", missing) + ": " + BUILD_FIRST
                     + " (or point --jars at a directory holding capmesh-<service>.jar and " + EXIT_GUARD_JAR + ")");
         }
         return jars;

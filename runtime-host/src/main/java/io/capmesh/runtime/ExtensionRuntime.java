@@ -682,15 +682,7 @@ public final class ExtensionRuntime implements AutoCloseable {
                 return null;
             }
             try {
-                ExtensionPackage pkg = reader.read(new ByteArrayInputStream(stored.jar()),
-                        "stored " + stored.manifest().coordinates(), stored.sha256());
-                LoadedExtension ext = journaledLoad(pkg);
-                ext.addToCounts(stored.invocations(), stored.failures());
-                synchronized (control) {
-                    checkDeployable(pkg, null);
-                    publish(ext, null);
-                }
-                LifecycleLog.loaded("restored", ext);
+                LifecycleLog.loaded("restored", publishStored(readStored(stored), stored));
                 return null;
             } catch (Problem.ProblemException e) {
                 return new Problem(e.problem().code(), "stored " + stored.manifest().coordinates()
@@ -699,6 +691,27 @@ public final class ExtensionRuntime implements AutoCloseable {
                 return Problem.precondition("stored " + stored.manifest().coordinates() + " was not restored: " + e);
             }
         }).filter(p -> p != null).toList();
+    }
+
+    private ExtensionPackage readStored(ExtensionStore.StoredExtension stored) throws IOException {
+        return reader.read(new ByteArrayInputStream(stored.jar()), "stored " + stored.manifest().coordinates(),
+                stored.sha256());
+    }
+
+    /** Loads a stored package with its past call counts and publishes it (restore, release). */
+    private LoadedExtension publishStored(ExtensionPackage pkg, ExtensionStore.StoredExtension stored) {
+        LoadedExtension ext = journaledLoad(pkg);
+        ext.addToCounts(stored.invocations(), stored.failures());
+        try {
+            synchronized (control) {
+                checkDeployable(pkg, null);
+                publish(ext, null);
+            }
+        } catch (RuntimeException e) {
+            discard(ext);
+            throw e;
+        }
+        return ext;
     }
 
     /** The stored extensions kept without loading them, by id. */
@@ -726,25 +739,14 @@ public final class ExtensionRuntime implements AutoCloseable {
             ExtensionStore.StoredExtension stored = held.stored();
             ExtensionPackage pkg;
             try {
-                pkg = reader.read(new ByteArrayInputStream(stored.jar()), "stored " + stored.manifest().coordinates(),
-                        stored.sha256());
+                pkg = readStored(stored);
             } catch (IOException e) {
                 throw Problem.precondition("stored " + stored.manifest().coordinates() + " cannot be read: " + e)
                         .toException();
             }
             store.release(id); // first: what an operator released stays released, whatever its load does
             store.clearAbnormalEnds();
-            LoadedExtension ext = journaledLoad(pkg);
-            ext.addToCounts(stored.invocations(), stored.failures());
-            try {
-                synchronized (control) {
-                    checkDeployable(pkg, null);
-                    publish(ext, null);
-                }
-            } catch (RuntimeException e) {
-                discard(ext);
-                throw e;
-            }
+            LoadedExtension ext = publishStored(pkg, stored);
             LifecycleLog.loaded("released", ext);
             return ext;
         }
