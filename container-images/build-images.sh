@@ -49,6 +49,8 @@ jre_hash="$(cd "$here/src/docker/jre" && { echo "$base_id"; find . -type f -prin
 build capmesh/jre:17 "$jre_hash" "$here/src/docker/jre"
 jre_id="$(image_id capmesh/jre:17)"
 
+# The images start and train their services with the scripts bin/service and the tests use.
+start_scripts="$root/tools/service-start"
 # service, module, gRPC port, management port
 services=(
   "broker broker-service 9090 8090"
@@ -65,14 +67,15 @@ for entry in "${services[@]}"; do
   agent="$(dirname "$jar")/capmesh-exit-guard.jar" # every runtime starts with the exit guard
   [ "$service" != broker ] || agent=
   [ -z "$agent" ] || [ -f "$agent" ] || fail "missing $agent: build it first (./mvnw -B -q install -DskipTests)"
-  hash="$( { echo "$jre_id $service $grpc_port $management_port"; cat "$jar" ${agent:+"$agent"} "$here"/src/docker/service/*; } \
+  hash="$( { echo "$jre_id $service $grpc_port $management_port"; cat "$jar" ${agent:+"$agent"} "$here"/src/docker/service/* \
+    "$start_scripts"/run "$start_scripts"/prepare; } \
     | sha256sum | cut -c1-16)"
   tag="capmesh/$service:$version"
   if [ "$(label_of "$tag")" != "$hash" ]; then
     # Spring Boot's own extraction: the application jar plus lib/, plain jars that class data sharing can archive.
     context="$work/$service"
     rm -rf "$context" && mkdir -p "$context"
-    cp "$here"/src/docker/service/* "$context/"
+    cp "$here"/src/docker/service/* "$start_scripts"/run "$start_scripts"/prepare "$context/"
     java -Djarmode=tools -jar "$jar" extract --destination "$context/app" >/dev/null
     mv "$context/app/$(basename "$jar")" "$context/app/app.jar"
     mkdir -p "$context/app/agents"

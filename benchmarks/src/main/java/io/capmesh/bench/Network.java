@@ -180,7 +180,7 @@ final class Network implements AutoCloseable {
             } catch (java.io.IOException e) {
                 return null;
             }
-        });
+        }, task -> LoadGenerator.daemon("server-output").newThread(task).start()); // the common pool may be busy
         String line = first.get(60, TimeUnit.SECONDS);
         if (line == null || !line.startsWith("LISTENING ")) {
             server.destroyForcibly();

@@ -372,7 +372,9 @@ public final class LocalMesh {
             return Duration.between(info.startInstant().get(), member.startedAt()).abs().compareTo(
                     Duration.ofSeconds(2)) < 0;
         }
-        return info.commandLine().map(c -> c.contains(member.jar().getFileName().toString())).orElse(true);
+        String jar = member.jar().getFileName().toString(); // the jar, or the directory prepared from it
+        return info.commandLine().map(c -> c.contains(jar.substring(0, jar.length() - ".jar".length())))
+                .orElse(true);
     }
 
     private List<Stopped> terminate(List<Member> members, Duration grace, Consumer<String> progress) {
@@ -502,13 +504,19 @@ public final class LocalMesh {
                             ChannelCredentials credentials, Consumer<String> progress) {
         Path log = dir.resolve("logs").resolve(service.serviceName() + ".log");
         List<String> command = new ArrayList<>(detach());
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(JVM_FLAGS);
-        if (service != Service.BROKER) {
-            command.add("-javaagent:" + jar.resolveSibling(EXIT_GUARD_JAR));
+        Path prepared = prepared(jar);
+        if (prepared != null) { // the build's prepared start: its run script, on this JVM's Java (see below)
+            command.add(prepared.toString());
+        } else {
+            command.add(java());
+            command.addAll(JVM_FLAGS);
+            if (service != Service.BROKER) {
+                command.add("-javaagent:" + jar.resolveSibling(EXIT_GUARD_JAR));
+            }
+            command.addAll(options.jvmOptions());
+            command.addAll(List.of("-jar", jar.toString()));
         }
-        command.addAll(options.jvmOptions());
-        command.addAll(List.of("-jar", jar.toString(),
+        command.addAll(List.of(
                 "--spring.grpc.server.address=127.0.0.1",
                 "--spring.grpc.server.port=" + ports.grpc().port(),
                 "--server.address=127.0.0.1",
@@ -528,11 +536,15 @@ public final class LocalMesh {
         }
         try {
             Files.createDirectories(dir.resolve(service == Service.BROKER ? "broker" : service.serviceName()));
-            Process process = new ProcessBuilder(command).directory(dir.toFile())
+            ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()))
-                    .start();
+                    .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+            if (prepared != null) {
+                builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+                builder.environment().put("JAVA_OPTS", String.join(" ", options.jvmOptions()));
+            }
+            Process process = builder.start();
             Instant startedAt = process.toHandle().info().startInstant().orElse(Instant.now());
             progress.accept("starting " + service.serviceName() + " on " + ports.grpc() + " (pid " + process.pid()
                     + ", log " + log + ")");
@@ -544,6 +556,21 @@ public final class LocalMesh {
         } catch (IOException e) {
             throw CliFailure.failed("cannot start " + service.serviceName() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The run script of the service prepared beside its jar by the build (tools/service-start/prepare: extracted,
+     * with its agents and a start cache trained on the build's JDK), or null for a bare jar, which starts with the
+     * same flags and no start cache.
+     */
+    static Path prepared(Path jar) {
+        String name = jar.getFileName().toString();
+        Path run = jar.resolveSibling(name.substring(0, name.length() - ".jar".length())).resolve("run");
+        return Files.isExecutable(run) ? run : null;
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
     /**

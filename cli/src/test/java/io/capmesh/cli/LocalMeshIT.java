@@ -378,7 +378,8 @@ class LocalMeshIT {
     @Order(10)
     void watchStreamsCatalogChangesUntilItsCount() throws Exception {
         CompletableFuture<Cli.Run> watching = CompletableFuture.supplyAsync(() -> Cli.run("watch", "--prefix",
-                "test.", "--count", "1", "--for", "120s", "--json", "--dir", mesh.toString()));
+                "test.", "--count", "1", "--for", "120s", "--json", "--dir", mesh.toString()),
+                task -> new Thread(task, "watch").start()); // not the common pool: one thread on two cores
         // the stream may open after a change: keep making changes until one is seen
         List<Cli.Run> changes = new ArrayList<>();
         for (int i = 0; i < 20 && !watching.isDone(); i++) {

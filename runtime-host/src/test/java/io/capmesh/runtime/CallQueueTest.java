@@ -93,7 +93,8 @@ class CallQueueTest {
             CompletableFuture<InvokeResponse> held = call(runtime, "hold", HOLD_MILLIS, 60);
             await(() -> echo.inFlight() == 1);
             CompletableFuture<TypedServicesTest.Reply> queued = CompletableFuture.supplyAsync(() ->
-                    TypedServicesTest.Reply.of(TypedServicesTest.callEcho(runtime.channel(), typed, "queued")));
+                    TypedServicesTest.Reply.of(TypedServicesTest.callEcho(runtime.channel(), typed, "queued")),
+                    task -> new Thread(task, "test-call").start()); // not the common pool: it may be busy
             await(() -> echo.queued() == 1);
 
             assertThatThrownBy(() -> TypedServicesTest.callEcho(runtime.channel(), typed, "third"))

@@ -121,8 +121,9 @@ class InlineCallsTest {
     }
 
     private static CompletableFuture<InvokeResponse> call(TestRuntime runtime, String method, String payload) {
+        // a thread per call: the common pool may have a single thread on two cores, which would run them in turn
         return CompletableFuture.supplyAsync(() -> runtime.stub().withDeadlineAfter(30, TimeUnit.SECONDS)
-                .invoke(request(method, payload)));
+                .invoke(request(method, payload)), task -> new Thread(task, "test-call").start());
     }
 
     private static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {

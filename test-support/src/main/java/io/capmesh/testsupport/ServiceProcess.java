@@ -24,9 +24,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A packaged capmesh service started as its own JVM, as an operator would start it (the JVM flags of
- * {@code bin/service}), with its gRPC and management ports on loopback; {@link #start} returns once the service
- * reports SERVING on {@code grpc.health.v1}, and {@link #startTime} says how long that took.
+ * A packaged capmesh service started as its own JVM, as an operator would start it: through the run script of the
+ * directory the build prepared beside its jar (tools/service-start, as {@code bin/service} does), or with the same
+ * JVM flags for a jar copied without it; with its gRPC and management ports on loopback. {@link #start} returns once
+ * the service reports SERVING on {@code grpc.health.v1}, and {@link #startTime} says how long that took.
  */
 public final class ServiceProcess implements AutoCloseable {
 
@@ -105,7 +106,8 @@ public final class ServiceProcess implements AutoCloseable {
                     } catch (Exception e) {
                         throw new CompletionException(e);
                     }
-                })).toList();
+                }, task -> new Thread(task, "service-start").start())) // at once, whatever the common pool's size
+                .toList();
         List<ServiceProcess> started = new ArrayList<>();
         List<String> failed = new ArrayList<>();
         for (CompletableFuture<ServiceProcess> start : starting) {
@@ -143,18 +145,25 @@ public final class ServiceProcess implements AutoCloseable {
 
     private static Process launch(Path jar, Path log, int port, int managementPort, Map<String, String> environment,
                                   String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1"));
-        Path exitGuard = jar.resolveSibling("capmesh-exit-guard.jar"); // beside a runtime's jar, as bin/service finds it
-        if (jar.getFileName().toString().endsWith("-runtime-service.jar")) {
-            if (!Files.isRegularFile(exitGuard)) { // a runtime never starts unguarded, in tests neither
-                throw new IllegalStateException("missing " + exitGuard + ": copy capmesh-exit-guard beside the"
-                        + " runtime jars, as every runtime starts with it");
+        List<String> command = new ArrayList<>();
+        String name = jar.getFileName().toString();
+        Path prepared = jar.resolveSibling(name.substring(0, name.length() - ".jar".length())).resolve("run");
+        if (Files.isExecutable(prepared)) { // prepared by the build beside the jar: as bin/service starts it
+            command.add(prepared.toString());
+        } else {
+            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1"));
+            Path exitGuard = jar.resolveSibling("capmesh-exit-guard.jar"); // beside a runtime's jar, as prepare finds it
+            if (name.endsWith("-runtime-service.jar")) {
+                if (!Files.isRegularFile(exitGuard)) { // a runtime never starts unguarded, in tests neither
+                    throw new IllegalStateException("missing " + exitGuard + ": copy capmesh-exit-guard beside the"
+                            + " runtime jars, as every runtime starts with it");
+                }
+                command.add("-javaagent:" + exitGuard);
             }
-            command.add("-javaagent:" + exitGuard);
+            command.addAll(List.of("-jar", jar.toString()));
         }
-        command.addAll(List.of("-jar", jar.toString(),
+        command.addAll(List.of(
                 "--spring.grpc.server.address=127.0.0.1",
                 "--spring.grpc.server.port=" + port,
                 "--server.address=127.0.0.1",
@@ -162,6 +171,7 @@ public final class ServiceProcess implements AutoCloseable {
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        builder.environment().put("JAVA_HOME", System.getProperty("java.home")); // the Java the tests run on
         builder.environment().putAll(environment);
         return builder.start();
     }

@@ -206,7 +206,8 @@ class CallPolicyTest {
         Capabilities caps = caps(broker(slow.endpoint()), builder -> builder.bulkhead(
                 BulkheadConfig.custom().maxConcurrentCalls(1).maxWaitDuration(Duration.ZERO).build()));
 
-        CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> call(caps));
+        CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> call(caps),
+                task -> new Thread(task, "first-call").start()); // not the common pool: one thread on two cores
         await(() -> slow.calls.get() == 1);
         assertThatThrownBy(() -> call(caps)).isInstanceOfSatisfying(CapabilityCallException.class, e -> {
             assertThat(e.code()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
