@@ -5,6 +5,9 @@ import io.capmesh.extensions.datasql.v1.QueryResult;
 import io.capmesh.extensions.mlonnx.v1.InferResponse;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
+import io.capmesh.proto.v1.DeployHeader;
+import io.capmesh.proto.v1.DeployRequest;
+import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.ServingState;
@@ -24,6 +27,7 @@ import io.grpc.benchmarks.proto.Messages.SimpleRequest;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.stub.StreamObserver;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +38,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
@@ -67,12 +72,13 @@ final class Network implements AutoCloseable {
     private final Table starts = new Table("Start to SERVING",
             "From launching the JVM (bin/service's flags) to SERVING on grpc.health.v1, polled every 5 ms "
                     + "(reconnecting at once, not after gRPC's backoff). The alone rows start the core runtime with "
-                    + "no other start running (the rest of the mesh up and idle), in turns: the jar as built, and "
-                    + "the jar prepared as the container images are (Spring Boot's extraction and a class data "
-                    + "sharing archive from a training start, mapped with -Xshare:on so that a start without it "
-                    + "fails). The mesh rows start their services at the same time on this machine's cores, while "
-                    + "the memory step runs, from the jars as built.",
-            "service", "how", "runs", "p50 ms", "max ms");
+                    + "no other start running (the rest of the mesh up and idle), in turns: on JDK 17 and on the "
+                    + "newest JDK, the jar as built and the jar prepared as the build prepares it for bin/service, "
+                    + "capmesh up and the images (Spring Boot's extraction and the start cache of a training start to "
+                    + "SERVING: the AOT cache on JDK 25, a class data sharing archive on 17). The mesh rows start "
+                    + "their services at the same time on this machine's cores, while the memory step runs, as "
+                    + "bin/service starts them.",
+            "service", "how", "runs", "p50 ms", "max ms", "first load after it, p50 ms");
     private int brokerPort;
     private final Map<String, CompletableFuture<ServiceProcess>> launching = new LinkedHashMap<>();
     private ServiceProcess broker;
@@ -259,28 +265,46 @@ final class Network implements AutoCloseable {
 
     /**
      * Starts the core runtime alone (the rest of the mesh already up and idle), one start after the other, to
-     * time start to SERVING without another start competing: the jar as built and the jar prepared for class data
-     * sharing, in turns. The last start stays up as the mesh's core runtime.
+     * time start to SERVING without another start competing: on JDK 17 and on the newest JDK (bin/java-home), each
+     * as built and prepared with its start cache (tools/service-start/prepare), in turns. The last start, prepared on
+     * the newest JDK as bin/service and capmesh up start it, stays up as the mesh's core runtime.
      */
     String startAlone() throws Exception {
         requireBroker();
         Path jar = jar(Services.CORE);
-        String[] args = {brokerAddress(), null, "--capmesh.runtime.available=file:" + dir.resolve("cold-packages")
-                + "/*.jar"};
-        ClassDataSharing cds = ClassDataSharing.prepare(jar, dir.resolve("cds-core"), List.of(
-                "--spring.grpc.server.port=0", "--server.port=0",
-                "--capmesh.runtime.data-dir=" + dir.resolve("cds-core").resolve("training-data"), args[2]));
-        Histogram plain = Lifecycle.histogram();
-        Histogram shared = Lifecycle.histogram();
-        for (int run = 0; run < mode.startRuns() * 2; run++) {
-            boolean last = run == mode.startRuns() * 2 - 1;
-            boolean withCds = (run % 4 == 1) || (run % 4 == 2); // in turns: plain, cds, cds, plain, ...
+        Path repository = services.repository();
+        if (repository == null) {
+            throw new IllegalStateException("the start rows prepare with the repository's tools/service-start,"
+                    + " and no repository holds " + jar);
+        }
+        PreparedStart.Jdk newest = PreparedStart.Jdk.pick(repository, null).orElseThrow();
+        List<PreparedStart> ways = new ArrayList<>();
+        Optional<PreparedStart.Jdk> jdk17 = PreparedStart.Jdk.pick(repository, "17");
+        if (jdk17.isPresent() && jdk17.get().major() != newest.major()) {
+            ways.add(PreparedStart.asBuilt(jar, dir.resolve("start-jdk17-as-built"), jdk17.get()));
+            ways.add(PreparedStart.prepared(repository, jar, dir.resolve("start-jdk17-prepared"), jdk17.get()));
+        }
+        ways.add(PreparedStart.asBuilt(jar, dir.resolve("start-jdk" + newest.major() + "-as-built"), newest));
+        PreparedStart shipped = PreparedStart.prepared(repository, jar,
+                dir.resolve("start-jdk" + newest.major() + "-prepared"), newest);
+        ways.add(shipped);
+        Map<PreparedStart, Histogram> times = new LinkedHashMap<>();
+        Map<PreparedStart, Histogram> firstLoads = new LinkedHashMap<>();
+        ways.forEach(way -> times.put(way, Lifecycle.histogram()));
+        ways.forEach(way -> firstLoads.put(way, Lifecycle.histogram()));
+        Path coldJar = dir.resolve("cold-packages").resolve("bench-cold-0.jar");
+        int runs = mode.startRuns() * ways.size();
+        for (int run = 0; run < runs; run++) {
+            boolean last = run == runs - 1;
+            PreparedStart way = ways.get(run % ways.size()); // in turns, the shipped way last
             String name = last ? Services.CORE : "start-" + run;
-            args[1] = "--capmesh.runtime.data-dir=" + dir.resolve(name);
-            ServiceProcess runtime = withCds
-                    ? ServiceProcess.start(cds.jar(), dir.resolve(name + ".log"), cds.environment(), args)
-                    : ServiceProcess.start(jar, dir.resolve(name + ".log"), ServiceProcess.freePort(), args);
-            (withCds ? shared : plain).recordValue(runtime.startTime().toMillis());
+            ServiceProcess runtime = ServiceProcess.start(way.jar(), dir.resolve(name + ".log"), way.environment(),
+                    brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(name),
+                    "--capmesh.runtime.available=file:" + dir.resolve("cold-packages") + "/*.jar");
+            times.get(way).recordValue(runtime.startTime().toMillis());
+            if (!last) { // extensions' classes are never in a start cache: what their first load costs after it
+                firstLoads.get(way).recordValue(firstLoadMicros(runtime, coldJar, "bench.cold-0"));
+            }
             if (last) {
                 core = runtime;
                 started.add(runtime);
@@ -288,20 +312,61 @@ final class Network implements AutoCloseable {
                 runtime.close();
             }
         }
-        double plainP50 = plain.getValueAtPercentile(50);
-        double sharedP50 = shared.getValueAtPercentile(50);
-        starts.row("core runtime", "alone, the jar as built", plain.getTotalCount(), Table.millis(plainP50),
-                Table.millis(plain.getMaxValue()));
-        starts.row("core runtime", "alone, extracted, with a class data sharing archive (in turns with the row"
-                + " above; " + Table.ratio(sharedP50, plainP50) + " of it at p50)", shared.getTotalCount(),
-                Table.millis(sharedP50), Table.millis(shared.getMaxValue()));
-        targets.measured(Targets.Goal.START, String.format("%.0f ms p50, %d ms max with class data sharing "
-                        + "(core runtime, %d start(s)); %.0f ms p50 without, in turns", sharedP50,
-                shared.getMaxValue(), shared.getTotalCount(), plainP50), sharedP50 <= 1_000);
+        double asBuiltP50 = times.get(ways.get(0)).getValueAtPercentile(50);
+        for (var each : times.entrySet()) {
+            Histogram histogram = each.getValue();
+            double p50 = histogram.getValueAtPercentile(50);
+            Histogram loads = firstLoads.get(each.getKey());
+            starts.row("core runtime", "alone, " + each.getKey().what() + (each.getKey() == ways.get(0) ? ""
+                            : " (" + Table.ratio(p50, asBuiltP50) + " of the first row at p50)"),
+                    histogram.getTotalCount(), Table.millis(p50), Table.millis(histogram.getMaxValue()),
+                    loads.getTotalCount() == 0 ? "-" : Table.millis(loads.getValueAtPercentile(50) / 1000.0));
+        }
+        Histogram shippedTimes = times.get(shipped);
+        double shippedP50 = shippedTimes.getValueAtPercentile(50);
+        targets.measured(Targets.Goal.START, String.format("%.0f ms p50, %d ms max, %s (core runtime, %d start(s));"
+                        + " %.0f ms p50 %s, in turns", shippedP50, shippedTimes.getMaxValue(), shipped.what(),
+                shippedTimes.getTotalCount(), asBuiltP50, ways.get(0).what()), shippedP50 <= 1_000);
         awaitRegistered((int) started.stream().filter(s -> s instanceof ServiceProcess && s != broker).count());
         client = CapabilityClient.builder().broker("127.0.0.1:" + broker.port()).account(ACCOUNT).build();
         started.add(0, client);
-        return String.format("p50 %.0f ms with class data sharing, %.0f ms without", sharedP50, plainP50);
+        return String.format("p50 %.0f ms %s, %.0f ms %s", shippedP50, shipped.what(), asBuiltP50,
+                ways.get(0).what());
+    }
+
+    /**
+     * Deploys a small package to a runtime that just started and calls it once: what the first extension load after
+     * a start costs (its classes come from its own loader, never from the start cache; the host's classes it uses
+     * may). Microseconds, deploy to the call's answer.
+     */
+    private static long firstLoadMicros(ServiceProcess runtime, Path jar, String capability) throws Exception {
+        long begin = System.nanoTime();
+        CompletableFuture<DeployResponse> deployed = new CompletableFuture<>();
+        StreamObserver<DeployRequest> upload = RuntimeServiceGrpc.newStub(runtime.channel())
+                .withDeadlineAfter(60, TimeUnit.SECONDS).deploy(new StreamObserver<>() {
+                    @Override
+                    public void onNext(DeployResponse response) {
+                        deployed.complete(response);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        deployed.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        upload.onNext(DeployRequest.newBuilder().setHeader(DeployHeader.newBuilder()
+                .setJar(ByteString.copyFrom(Files.readAllBytes(jar))).setFileName(jar.getFileName().toString()))
+                .build());
+        upload.onCompleted();
+        deployed.get(60, TimeUnit.SECONDS);
+        RuntimeServiceGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .invoke(InvokeRequest.newBuilder().setCapability(capability).setMethod("echo")
+                        .setPayload(ByteString.copyFromUtf8("first")).build());
+        return TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - begin);
     }
 
     private String brokerAddress() {

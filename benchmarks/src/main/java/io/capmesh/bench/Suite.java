@@ -113,7 +113,7 @@ final class Suite {
             steps.add(new Step("start the mesh: broker, " + (mode.composition() ? "data, ml, crypto, " : "")
                     + "a core runtime with tracing on, all at once", network::awaitMesh));
             steps.add(new Step("runtime start to SERVING, " + mode.startRuns() + " start(s) of the core runtime "
-                    + "alone with class data sharing and as many without, in turns", network::startAlone));
+                    + "alone each way (JDK 17 and the newest, as built and prepared), in turns", network::startAlone));
         }
         steps.add(new Step("raw grpc-java baseline (its benchmark service in another JVM)", network::rawBaseline));
         if (!mode.mesh()) {

@@ -146,12 +146,14 @@ public final class ServiceProcess implements AutoCloseable {
     private static Process launch(Path jar, Path log, int port, int managementPort, Map<String, String> environment,
                                   String... args) throws IOException {
         List<String> command = new ArrayList<>();
+        // the Java the tests run on, unless the environment names another
+        String javaHome = environment.getOrDefault("JAVA_HOME", System.getProperty("java.home"));
         String name = jar.getFileName().toString();
         Path prepared = jar.resolveSibling(name.substring(0, name.length() - ".jar".length())).resolve("run");
         if (Files.isExecutable(prepared)) { // prepared by the build beside the jar: as bin/service starts it
             command.add(prepared.toString());
         } else {
-            command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            command.addAll(List.of(Path.of(javaHome, "bin", "java").toString(),
                     "-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent", "-XX:MaxTenuringThreshold=1"));
             Path exitGuard = jar.resolveSibling("capmesh-exit-guard.jar"); // beside a runtime's jar, as prepare finds it
             if (name.endsWith("-runtime-service.jar")) {
@@ -171,8 +173,8 @@ public final class ServiceProcess implements AutoCloseable {
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-        builder.environment().put("JAVA_HOME", System.getProperty("java.home")); // the Java the tests run on
         builder.environment().putAll(environment);
+        builder.environment().put("JAVA_HOME", javaHome);
         return builder.start();
     }
 
