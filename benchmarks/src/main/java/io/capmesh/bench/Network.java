@@ -3,11 +3,10 @@ package io.capmesh.bench;
 import com.google.protobuf.ByteString;
 import io.capmesh.extensions.datasql.v1.QueryResult;
 import io.capmesh.extensions.mlonnx.v1.InferResponse;
+import io.capmesh.proto.client.PackageUpload;
 import io.capmesh.proto.v1.BrokerHealthRequest;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.DeployHeader;
-import io.capmesh.proto.v1.DeployRequest;
-import io.capmesh.proto.v1.DeployResponse;
 import io.capmesh.proto.v1.InvokeRequest;
 import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.ServingState;
@@ -27,7 +26,6 @@ import io.grpc.benchmarks.proto.Messages.SimpleRequest;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
-import io.grpc.stub.StreamObserver;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -341,28 +339,8 @@ final class Network implements AutoCloseable {
      */
     private static long firstLoadMicros(ServiceProcess runtime, Path jar, String capability) throws Exception {
         long begin = System.nanoTime();
-        CompletableFuture<DeployResponse> deployed = new CompletableFuture<>();
-        StreamObserver<DeployRequest> upload = RuntimeServiceGrpc.newStub(runtime.channel())
-                .withDeadlineAfter(60, TimeUnit.SECONDS).deploy(new StreamObserver<>() {
-                    @Override
-                    public void onNext(DeployResponse response) {
-                        deployed.complete(response);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        deployed.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
-        upload.onNext(DeployRequest.newBuilder().setHeader(DeployHeader.newBuilder()
-                .setJar(ByteString.copyFrom(Files.readAllBytes(jar))).setFileName(jar.getFileName().toString()))
-                .build());
-        upload.onCompleted();
-        deployed.get(60, TimeUnit.SECONDS);
+        PackageUpload.deploy(RuntimeServiceGrpc.newStub(runtime.channel()), DeployHeader.newBuilder()
+                .setFileName(jar.getFileName().toString()).build(), Files.readAllBytes(jar), Duration.ofSeconds(60));
         RuntimeServiceGrpc.newBlockingStub(runtime.channel()).withDeadlineAfter(30, TimeUnit.SECONDS)
                 .invoke(InvokeRequest.newBuilder().setCapability(capability).setMethod("echo")
                         .setPayload(ByteString.copyFromUtf8("first")).build());
