@@ -243,15 +243,16 @@ final class Network implements AutoCloseable {
                 ServiceProcess run = each.getValue().join();
                 started.add(run);
                 starts.row(name, "mesh, " + launching.size() + " at once", 1, Table.millis(run.startTime().toMillis()),
-                        Table.millis(run.startTime().toMillis()));
+                        Table.millis(run.startTime().toMillis()), "-");
                 if (name.equals(Services.BROKER)) {
                     broker = run;
                 } else if (name.equals(TRACED_CORE)) {
                     tracedCore = run;
                 }
             } catch (RuntimeException e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
                 failure = failure != null ? failure : new IllegalStateException(name + " did not start: "
-                        + e.getCause().getMessage(), e);
+                        + cause.getMessage(), e);
             }
         }
         launching.clear();
@@ -290,7 +291,8 @@ final class Network implements AutoCloseable {
         Map<PreparedStart, Histogram> firstLoads = new LinkedHashMap<>();
         ways.forEach(way -> times.put(way, Lifecycle.histogram()));
         ways.forEach(way -> firstLoads.put(way, Lifecycle.histogram()));
-        Path coldJar = dir.resolve("cold-packages").resolve("bench-cold-0.jar");
+        Path firstLoad = new ExtensionJars(Files.createDirectories(dir.resolve("first-load")))
+                .echo("bench-first-load", "1.0.0", "bench.first-load", 0);
         int runs = mode.startRuns() * ways.size();
         for (int run = 0; run < runs; run++) {
             boolean last = run == runs - 1;
@@ -300,9 +302,8 @@ final class Network implements AutoCloseable {
                     brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(name),
                     "--capmesh.runtime.available=file:" + dir.resolve("cold-packages") + "/*.jar");
             times.get(way).recordValue(runtime.startTime().toMillis());
-            if (!last) { // extensions' classes are never in a start cache: what their first load costs after it
-                firstLoads.get(way).recordValue(firstLoadMicros(runtime, coldJar, "bench.cold-0"));
-            }
+            // extensions' classes are never in a start cache: what their first load costs after it
+            firstLoads.get(way).recordValue(firstLoadMicros(runtime, firstLoad, "bench.first-load"));
             if (last) {
                 core = runtime;
                 started.add(runtime);
