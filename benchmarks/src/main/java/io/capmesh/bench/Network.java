@@ -68,12 +68,13 @@ final class Network implements AutoCloseable {
     private final Targets targets;
     private final List<AutoCloseable> started = new ArrayList<>();
     private final Table starts = new Table("Start to SERVING",
-            "From launching the JVM (bin/service's flags) to SERVING on grpc.health.v1, polled every 5 ms "
+            "From launching the JVM to SERVING on grpc.health.v1, polled every 5 ms "
                     + "(reconnecting at once, not after gRPC's backoff). The alone rows start the core runtime with "
                     + "no other start running (the rest of the mesh up and idle), in turns: on JDK 17 and on the "
                     + "newest JDK, the jar as built and the jar prepared as the build prepares it for bin/service, "
-                    + "capmesh up and the images (Spring Boot's extraction and the start cache of a training start to "
-                    + "SERVING: the AOT cache on JDK 25, a class data sharing archive on 17). The mesh rows start "
+                    + "capmesh up and the images (Spring Boot's extraction and the start cache of a training start: "
+                    + "on JDK 25 the AOT cache of a start to SERVING, on 17 a class data sharing archive of a start "
+                    + "to the context's refresh; a prepared start that cannot use its cache fails). The mesh rows start "
                     + "their services at the same time on this machine's cores, while the memory step runs, as "
                     + "bin/service starts them.",
             "service", "how", "runs", "p50 ms", "max ms", "first load after it, p50 ms");
@@ -276,7 +277,8 @@ final class Network implements AutoCloseable {
             throw new IllegalStateException("the start rows prepare with the repository's tools/service-start,"
                     + " and no repository holds " + jar);
         }
-        PreparedStart.Jdk newest = PreparedStart.Jdk.pick(repository, null).orElseThrow();
+        PreparedStart.Jdk newest = PreparedStart.Jdk.pick(repository, null).orElseThrow(() ->
+                new IllegalStateException(repository.resolve("bin/java-home") + " found no JDK"));
         List<PreparedStart> ways = new ArrayList<>();
         Optional<PreparedStart.Jdk> jdk17 = PreparedStart.Jdk.pick(repository, "17");
         if (jdk17.isPresent() && jdk17.get().major() != newest.major()) {
@@ -302,8 +304,12 @@ final class Network implements AutoCloseable {
                     brokerAddress(), "--capmesh.runtime.data-dir=" + dir.resolve(name),
                     "--capmesh.runtime.available=file:" + dir.resolve("cold-packages") + "/*.jar");
             times.get(way).recordValue(runtime.startTime().toMillis());
-            // extensions' classes are never in a start cache: what their first load costs after it
-            firstLoads.get(way).recordValue(firstLoadMicros(runtime, firstLoad, "bench.first-load"));
+            try { // extensions' classes are never in a start cache: what their first load costs after it
+                firstLoads.get(way).recordValue(firstLoadMicros(runtime, firstLoad, "bench.first-load"));
+            } catch (Exception | Error e) {
+                runtime.close();
+                throw e;
+            }
             if (last) {
                 core = runtime;
                 started.add(runtime);

@@ -11,13 +11,14 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A service jar in a directory of its own, started on a chosen JDK either as built or prepared as the build prepares
- * it (tools/service-start/prepare: extracted, agents, and a start cache from a training start to SERVING), so that
- * the start rows compare JDKs and caches on one machine in one run.
+ * A service jar in a directory of its own, started on a chosen JDK either as built (ServiceProcess's java -jar with
+ * the G1 flags) or prepared as the build prepares it (tools/service-start/prepare: extracted, agents, and the start
+ * cache of a training start), so that the start rows compare JDKs and caches on one machine in one run.
  *
  * @param jar         the copied jar; when prepared, the prepared directory sits beside it and ServiceProcess starts
  *                    through its run script
- * @param environment JAVA_HOME of the chosen JDK, for ServiceProcess
+ * @param environment JAVA_HOME of the chosen JDK, for ServiceProcess (and for a prepared start, the flag that makes
+ *                    it fail without its cache)
  * @param what        how the row names it, e.g. "JDK 25, AOT cache"
  */
 record PreparedStart(Path jar, Map<String, String> environment, String what) {
@@ -36,7 +37,9 @@ record PreparedStart(Path jar, Map<String, String> environment, String what) {
         Path jar = copy(bootJar, dir);
         run(List.of("bash", repository.resolve("tools/service-start/prepare").toString(), jar.toString()), dir,
                 jdk);
-        return new PreparedStart(jar, Map.of("JAVA_HOME", jdk.home().toString()),
+        // a start that cannot use its cache fails rather than being counted as one with it
+        String required = jdk.major() >= 25 ? "-XX:AOTMode=on" : "-Xshare:on";
+        return new PreparedStart(jar, Map.of("JAVA_HOME", jdk.home().toString(), "JAVA_OPTS", required),
                 "JDK " + jdk.major() + ", " + (jdk.major() >= 25 ? "AOT cache" : "class data sharing archive"));
     }
 
@@ -49,7 +52,7 @@ record PreparedStart(Path jar, Map<String, String> environment, String what) {
             if (forced != null) {
                 builder.environment().put("CAPMESH_JDK", forced);
             }
-            Process process = builder.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process process = builder.redirectError(ProcessBuilder.Redirect.INHERIT).start(); // it says why not
             String home = new String(process.getInputStream().readAllBytes()).trim();
             if (process.waitFor() != 0 || home.isEmpty()) {
                 return Optional.empty();

@@ -40,8 +40,8 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * A mesh on this machine: the broker and the four runtimes, each its own JVM started from its packaged jar with
- * the flags of {@code bin/service}, on loopback ports, with its embedded store and log under one directory. The
+ * A mesh on this machine: the broker and the four runtimes, each its own JVM started as {@code bin/service} starts
+ * it (from the directory the build prepared beside its jar), on loopback ports, with its embedded store and log under one directory. The
  * processes are detached (their own session, no terminal), so they outlive the command that started them; a
  * state file in the directory says where they are, so later commands find them.
  *
@@ -55,7 +55,10 @@ public final class LocalMesh {
     public static final String BUILD_FIRST = "build first with ./mvnw -B -q install -DskipTests";
 
     static final String STATE_FILE = "mesh.json";
-    /** As in bin/service: concurrent explicit GCs and early tenuring let unload verification work without pauses. */
+    /**
+     * For a bare jar (one the build did not prepare; prepared ones start through their run script, which has these
+     * and more): concurrent explicit GCs and early tenuring let unload verification work without pauses.
+     */
     static final List<String> JVM_FLAGS = List.of("-XX:+UseG1GC", "-XX:+ExplicitGCInvokesConcurrent",
             "-XX:MaxTenuringThreshold=1");
     /** The exit guard agent every runtime starts with, beside the service jars: no extension can end a runtime. */

@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A packaged capmesh service started as its own JVM, as an operator would start it: through the run script of the
- * directory the build prepared beside its jar (tools/service-start, as {@code bin/service} does), or with the same
- * JVM flags for a jar copied without it; with its gRPC and management ports on loopback. {@link #start} returns once
+ * directory the build prepared beside its jar (tools/service-start, as {@code bin/service} does), or for a jar copied
+ * without it with {@code java -jar}, the G1 flags unload verification needs and the exit guard; with its gRPC and
+ * management ports on loopback. {@link #start} returns once
  * the service reports SERVING on {@code grpc.health.v1}, and {@link #startTime} says how long that took.
  */
 public final class ServiceProcess implements AutoCloseable {
