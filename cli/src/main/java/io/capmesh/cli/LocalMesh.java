@@ -41,9 +41,9 @@ import java.util.stream.Stream;
 
 /**
  * A mesh on this machine: the broker and the four runtimes, each its own JVM started as {@code bin/service} starts
- * it (from the directory the build prepared beside its jar), on loopback ports, with its embedded store and log under one directory. The
- * processes are detached (their own session, no terminal), so they outlive the command that started them; a
- * state file in the directory says where they are, so later commands find them.
+ * it (from the directory the build prepared beside its jar), on loopback ports, with its embedded store and log
+ * under one directory. The processes are detached (their own session, no terminal), so they outlive the command
+ * that started them; a state file in the directory says where they are, so later commands find them.
  *
  * <p>Ports: the broker's gRPC port is the base port and the runtimes' follow it (core, data, ml, crypto); the
  * management (Actuator) ports do the same from the management base, by default 1000 below.

@@ -138,6 +138,9 @@ public final class LeakPaths implements AutoCloseable {
             Files.createDirectories(settings.directory());
             Path dump = settings.directory().resolve("leak-" + ProcessHandle.current().pid() + "-"
                     + System.currentTimeMillis() + ".hprof");
+            // The dump is gone before anyone is told, so a listener never sees it on disk.
+            Map<Long, LeakPath> found;
+            String how;
             try {
                 long pauseStart = System.nanoTime();
                 ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
@@ -146,27 +149,32 @@ public final class LeakPaths implements AutoCloseable {
                 lastDumpNanos = System.nanoTime();
                 long size = Files.size(dump);
                 if (size > settings.maxDumpBytes()) {
-                    String note = "no path: the heap dump came to " + mb(size) + ", over the cap of "
-                            + mb(settings.maxDumpBytes()) + " (capmesh.runtime.leak-paths.max-dump-size); it was deleted";
-                    batch.values().forEach(p -> tell(p, null, note));
-                    return;
-                }
-                long analysisStart = System.nanoTime();
-                Map<Long, LeakPath> found = analyse(dump, batch.keySet());
-                String how = mb(size) + " heap dump (a " + pauseMillis + " ms pause), analysed in "
-                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - analysisStart) + " ms";
-                for (Map.Entry<Long, Pending> leak : batch.entrySet()) {
-                    LeakPath path = found.get(leak.getKey());
-                    tell(leak.getValue(), path, path != null ? "from a " + how
-                            : "no strong path in a " + how + ": the loader was collected before the dump, or only "
-                            + "soft, weak or finalizer references reach it");
-                    if (path != null) {
-                        LOG.log(System.Logger.Level.WARNING, "leaked " + leak.getValue().owner().coordinates()
-                                + " is held by\n" + path.render());
-                    }
+                    found = null;
+                    how = "no path: the heap dump came to " + mb(size) + ", over the cap of "
+                            + mb(settings.maxDumpBytes())
+                            + " (capmesh.runtime.leak-paths.max-dump-size); it was deleted";
+                } else {
+                    long analysisStart = System.nanoTime();
+                    found = analyse(dump, batch.keySet());
+                    how = mb(size) + " heap dump (a " + pauseMillis + " ms pause), analysed in "
+                            + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - analysisStart) + " ms";
                 }
             } finally {
                 Files.deleteIfExists(dump);
+            }
+            if (found == null) {
+                batch.values().forEach(p -> tell(p, null, how));
+                return;
+            }
+            for (Map.Entry<Long, Pending> leak : batch.entrySet()) {
+                LeakPath path = found.get(leak.getKey());
+                tell(leak.getValue(), path, path != null ? "from a " + how
+                        : "no strong path in a " + how + ": the loader was collected before the dump, or only "
+                        + "soft, weak or finalizer references reach it");
+                if (path != null) {
+                    LOG.log(System.Logger.Level.WARNING, "leaked " + leak.getValue().owner().coordinates()
+                            + " is held by\n" + path.render());
+                }
             }
         } catch (IOException | RuntimeException | InterruptedException e) {
             if (e instanceof InterruptedException) {
