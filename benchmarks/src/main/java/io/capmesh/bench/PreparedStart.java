@@ -38,8 +38,7 @@ record PreparedStart(Path jar, Map<String, String> environment, String what) {
         run(List.of("bash", repository.resolve("tools/service-start/prepare").toString(), jar.toString()), dir,
                 jdk);
         // a start that cannot use its cache fails rather than being counted as one with it
-        String required = jdk.major() >= 25 ? "-XX:AOTMode=on" : "-Xshare:on";
-        return new PreparedStart(jar, Map.of("JAVA_HOME", jdk.home().toString(), "JAVA_OPTS", required),
+        return new PreparedStart(jar, Map.of("JAVA_HOME", jdk.home().toString(), "CAPMESH_START_CACHE", "required"),
                 "JDK " + jdk.major() + ", " + (jdk.major() >= 25 ? "AOT cache" : "class data sharing archive"));
     }
 

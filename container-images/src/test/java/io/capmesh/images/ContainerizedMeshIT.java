@@ -70,8 +70,8 @@ import org.testcontainers.utility.DockerImageName;
 /**
  * The mesh from its real images, as a cluster would run it: PostgreSQL, two broker replicas sharing it behind one L4
  * balancer (HAProxy, playing kube-proxy in front of a Service), and the four runtimes (two replicas of the ml tier)
- * on one Docker network, each service container with a read-only root file system, a memory limit and the class
- * data sharing archive required. The runtimes and the test JVM, which is the thin stub, reach the brokers only
+ * on one Docker network, each service container with a read-only root file system, a memory limit and its start
+ * cache required. The runtimes and the test JVM, which is the thin stub, reach the brokers only
  * through the balancer's one address; the stub calls the runtimes at the addresses they registered (their container
  * addresses). The tests run in order on one mesh because the last ones kill a runtime and a broker.
  */
@@ -354,7 +354,7 @@ class ContainerizedMeshIT {
     /**
      * A service container as the Kubernetes manifests run it: read-only root, writable data directory and /tmp
      * (which must allow executing: SQLite and ONNX Runtime unpack their native libraries there), a memory limit,
-     * probes enabled. -Xshare:on makes the start fail if the image's class data sharing archive cannot be used.
+     * probes enabled. CAPMESH_START_CACHE=required makes the start fail if the image's start cache cannot be used.
      */
     private static GenericContainer<?> service(String name, String image, int grpcPort, int managementPort) {
         GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse("capmesh/" + image + ":" + TAG))
@@ -364,7 +364,7 @@ class ContainerizedMeshIT {
                 .withTmpFs(Map.of("/tmp", "rw,exec", "/var/lib/capmesh", "rw,uid=10001,gid=10001"))
                 .withCreateContainerCmdModifier(create -> create.getHostConfig().withReadonlyRootfs(true)
                         .withMemory(MEMORY_LIMIT))
-                .withEnv("JAVA_OPTS", "-Xshare:on")
+                .withEnv("CAPMESH_START_CACHE", "required")
                 // every interface of the container, with access control off: a test mesh says it means that
                 .withEnv("CAPMESH_ACCESS_INSECURE", "true")
                 .withEnv("MANAGEMENT_ENDPOINT_HEALTH_PROBES_ENABLED", "true")
