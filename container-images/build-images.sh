@@ -33,7 +33,12 @@ mkdir -p "$logs" "$work"
 # Image builds share the engine with other builds on this machine: one at a time.
 exec 8>"$logs/images.lock"
 flock 8
-command -v zip >/dev/null || { say "installing zip"; apt-get install -y --no-install-recommends zip >"$logs/apt-zip.log" 2>&1; }
+if ! command -v zip >/dev/null || ! command -v unzip >/dev/null; then
+  say "installing zip and unzip (log: $logs/apt-zip.log)"
+  { apt-get install -y --no-install-recommends zip unzip || { apt-get update && apt-get install -y \
+      --no-install-recommends zip unzip; }; } >"$logs/apt-zip.log" 2>&1 \
+    || fail "zip and unzip are needed and could not be installed (apt-get install zip unzip, as root)"
+fi
 java_home="$("$root/bin/java-home")"
 
 image_id() { docker image inspect -f '{{.Id}}' "$1"; }
@@ -82,7 +87,10 @@ for entry in "${services[@]}"; do
     [ -f "$agent" ] || fail "missing $agent: build it first (./mvnw -B -q install -DskipTests)"
     cp "$agent" "$work/extracted/$service/agents/"
   fi
-  cp -n "$work/extracted/$service/lib/"*.jar "$work/libs/"
+  for jar in "$work/extracted/$service/lib/"*.jar; do # one copy of each library; one name is one jar
+    if [ ! -e "$work/libs/${jar##*/}" ]; then cp "$jar" "$work/libs/"
+    else cmp -s "$jar" "$work/libs/${jar##*/}" || fail "two different ${jar##*/} in the service jars"; fi
+  done
   ls "$work/extracted/$service/lib" >"$work/extracted/$service.libs"
 done
 
@@ -139,7 +147,7 @@ else # JDK 17: the classic compression, and the JDK's own archive, which a servi
   jlink_options=(--compress=2 --generate-cds-archive)
 fi
 jlink_options+=(--strip-debug --no-header-files --no-man-pages --add-modules "$modules"
-  --release-info "add:JAVA_RUNTIME_VERSION=$java_build")
+  --release-info "add:JAVA_RUNTIME_VERSION=\"$java_build\"")
 jre_tag="capmesh/jre:$java_version"
 jre_hash="$( { echo "$os_id $java_home $java_build ${jlink_options[*]}"; cat "$here/src/docker/jre/Dockerfile"; } | hash_of)"
 if [ "$(label_of "$jre_tag")" != "$jre_hash" ]; then
@@ -157,6 +165,7 @@ for libs in service-libs runtime-libs; do
   cp "$here/src/docker/libs/Dockerfile" "$work/$libs/"
   build "capmesh/$libs:$version" "$( { image_id "$parent"; tree_hash "$work/$libs"; } | hash_of)" "$work/$libs" \
     --build-arg BASE="$parent"
+  [ "$version" = latest ] || docker tag "capmesh/$libs:$version" "capmesh/$libs:latest"
 done
 
 # The images start and train their services with the scripts bin/service and the tests use.
@@ -180,20 +189,22 @@ done
 docker image prune -f --filter label=capmesh.context-hash >/dev/null
 
 # 5. Sizes, uncompressed: each layer group and each image whole, against the targets (BENCHMARKS.md).
-mb() { echo $(( ($(docker image inspect -f '{{.Size}}' "$1") + 500000) / 1000000 )); }
+bytes() { docker image inspect -f '{{.Size}}' "$1"; }
+mb() { echo $(( ($1 + 500000) / 1000000 )); } # mb BYTES
 size_line() { # size_line WHAT MEGABYTES TARGET
   printf '[images]   %-40s %4s MB  %s\n' "$1" "$2" "${3:+target $3 MB: $([ "$2" -le "$3" ] && echo met || echo over)}"
 }
 say "sizes (uncompressed):"
-size_line "capmesh/os:bookworm" "$(mb capmesh/os:bookworm)" ""
-size_line "  + Java runtime ($jre_tag)" "$(( $(mb "$jre_tag") - $(mb capmesh/os:bookworm) ))" 80
-size_line "  + libraries of all five" "$(( $(mb "capmesh/service-libs:$version") - $(mb "$jre_tag") ))" ""
+size_line "capmesh/os:bookworm" "$(mb "$(bytes capmesh/os:bookworm)")" ""
+size_line "  + Java runtime ($jre_tag)" "$(mb $(( $(bytes "$jre_tag") - $(bytes capmesh/os:bookworm) )))" 80
+size_line "  + libraries of all five" \
+  "$(mb $(( $(bytes "capmesh/service-libs:$version") - $(bytes "$jre_tag") )))" ""
 size_line "  + libraries of the four runtimes" \
-  "$(( $(mb "capmesh/runtime-libs:$version") - $(mb "capmesh/service-libs:$version") ))" ""
+  "$(mb $(( $(bytes "capmesh/runtime-libs:$version") - $(bytes "capmesh/service-libs:$version") )))" ""
 for entry in "broker 150" "core-runtime 150" "data-runtime 170" "crypto-runtime 170" "ml-runtime 220"; do
   read -r service target <<<"$entry"
   tag="capmesh/$service:$version"
   cache="$(docker run --rm --entrypoint sh "$tag" -c 'cat /app/app.aot /app/app.jsa 2>/dev/null | wc -c')"
-  size_line "$tag" "$(mb "$tag")" "$target"
-  size_line "  of which its start cache" "$(( (cache + 500000) / 1000000 ))" ""
+  size_line "$tag" "$(mb "$(bytes "$tag")")" "$target"
+  size_line "  of which its start cache" "$(mb "$cache")" ""
 done

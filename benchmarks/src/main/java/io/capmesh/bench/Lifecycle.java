@@ -135,12 +135,12 @@ final class Lifecycle {
      * (classloader, classes, start), the rest of the deploy (waiting for the store's write, which runs beside the
      * loader, and publishing) and the first call; {@code leaked} counts the versions (of two) reported leaked.
      */
-    private record Cycle(long jarBytes, long loadNanos, long readNanos, long startNanos, long storeNanos,
+    record Cycle(long jarBytes, long loadNanos, long readNanos, long startNanos, long storeNanos,
                          long callNanos, long swapNanos, long unloadNanos, int leaked) {
     }
 
     /** Deploys version {@code 1.run.0} of the size's echo extension and calls it, swaps in 1.run.1, unloads it. */
-    private static Cycle cycle(InProcessRuntime runtime, Size size, int run) {
+    static Cycle cycle(InProcessRuntime runtime, Size size, int run) {
         ExtensionRuntime engine = runtime.host().runtime();
         String id = "bench-" + size.label;
         String capability = "bench." + size.label;
@@ -225,7 +225,7 @@ final class Lifecycle {
     }
 
     /** Concurrent hold calls against one runtime while it swaps. */
-    private static final class SwapLoad {
+    static final class SwapLoad {
         record Outcome(int swaps, long calls, long failed, long mixed, Histogram during, Histogram otherwise,
                        double swapMillisP50) {
         }

@@ -25,20 +25,21 @@ import java.util.List;
  * @param startRuns         runtime starts to SERVING, one after the other (the last stays up for the mesh)
  * @param composition       whether the three-tier composition runs (it starts three more services)
  * @param mesh              whether the service jars are started at all (a Spring Boot start takes seconds)
+ * @param jdkRounds         rounds of the JDK comparison (each measures on every JDK, in turns)
  */
 record Mode(String name, int jmhForks, int jmhWarmup, int jmhMeasure, Duration jmhIteration, int loadWarmup,
             Duration loadDuration, int turns, List<Integer> lifecycleRuns, List<Integer> swapConcurrency, int swapsPerLevel,
             int reclaimRuns, Duration reclaimWindow, List<Integer> loadedCounts, int acquireRuns, int coldAcquires,
-            int startRuns, boolean composition, boolean mesh) {
+            int startRuns, boolean composition, boolean mesh, int jdkRounds) {
 
     static final Mode SMOKE = new Mode("smoke", 0, 1, 1, Duration.ofMillis(100), 200, Duration.ofMillis(300), 2,
-            List.of(3, 2, 2), List.of(10), 1, 1, Duration.ofMillis(500), List.of(0, 1, 10), 5, 1, 1, false, false);
+            List.of(3, 2, 2), List.of(10), 1, 1, Duration.ofMillis(500), List.of(0, 1, 10), 5, 1, 1, false, false, 1);
     static final Mode QUICK = new Mode("quick", 1, 2, 3, Duration.ofMillis(500), 2_000, Duration.ofSeconds(3), 6,
             List.of(40, 20, 10), List.of(10, 100, 1000), 3, 2, Duration.ofSeconds(2), List.of(0, 1, 10, 100), 200, 5,
-            1, true, true);
+            1, true, true, 1);
     static final Mode FULL = new Mode("full", 2, 5, 5, Duration.ofSeconds(1), 10_000, Duration.ofSeconds(15), 10,
             List.of(200, 100, 50), List.of(10, 100, 1000), 10, 10, Duration.ofSeconds(2), List.of(0, 1, 10, 100),
-            2_000, 20, 5, true, true);
+            2_000, 20, 5, true, true, 2);
 
     static Mode named(String name) {
         return switch (name) {

@@ -160,7 +160,7 @@ public final class LeakPaths implements AutoCloseable {
                             + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - analysisStart) + " ms";
                 }
             } finally {
-                Files.deleteIfExists(dump);
+                delete(dump);
             }
             if (found == null) {
                 batch.values().forEach(p -> tell(p, null, how));
@@ -183,6 +183,15 @@ public final class LeakPaths implements AutoCloseable {
             String note = "no path: the heap analysis failed: " + e.getMessage();
             LOG.log(System.Logger.Level.WARNING, note, e);
             batch.values().forEach(p -> tell(p, null, note));
+        }
+    }
+
+    /** Deletes a dump; one that cannot be deleted is logged, and does not change what the analysis found. */
+    private static void delete(Path dump) {
+        try {
+            Files.deleteIfExists(dump);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not delete the heap dump " + dump, e);
         }
     }
 
