@@ -135,6 +135,7 @@ os_id="$(image_id capmesh/os:bookworm)"
 release() { sed -n "s/^$1=\"\(.*\)\"\$/\1/p" "$java_home/release"; }
 java_version="$(release JAVA_VERSION)"
 java_build="$(release JAVA_RUNTIME_VERSION)"
+[ -n "$java_build" ] || fail "$java_home/release names no JAVA_RUNTIME_VERSION: a start cache could not tell its Java"
 major="${java_version%%.*}"
 found="$("$java_home/bin/jdeps" --ignore-missing-deps --print-module-deps --multi-release "$major" -q --recursive \
   --class-path "$work/libs/*" "$work/extracted"/*/app.jar "$work/extracted"/*/agents/*.jar)" \

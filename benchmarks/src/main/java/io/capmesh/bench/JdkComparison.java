@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -67,13 +68,13 @@ final class JdkComparison {
 
         Table table = new Table("JDK 17 against JDK " + newest.major(),
                 "Each JDK in a JVM of its own with the runtime's flags, " + rounds + " round(s) in turns, medians of "
-                        + "the rounds: the runtime's Invoke over loopback gRPC (client and server in that JVM, one "
-                        + "caller, warm); the small extension's unload until collected over "
+                        + "the rounds (counts are their sums): the runtime's Invoke over loopback gRPC (client and "
+                        + "server in that JVM, one caller, warm); the small extension's unload until collected over "
                         + mode.lifecycleRuns().get(Lifecycle.Size.SMALL.ordinal()) + " cycles after as many untimed; "
                         + mode.swapsPerLevel() + " swap(s) under " + highestConcurrency() + " concurrent calls. The "
                         + "last row is the newest JDK's figure over JDK 17's.",
                 "JDK", "hop p50 us", "hop p99 us", "unload p50 ms", "unload p99 ms", "leaked", "full GCs",
-                "calls during swaps", "failed", "served by two versions", "swap p50 ms", "call p99 during swap ms");
+                "calls in the swap runs", "failed", "served by two versions", "swap p50 ms", "call p99 during swap ms");
         for (PreparedStart.Jdk jdk : jdks) {
             Map<String, List<double[]>> of = figures.get(jdk);
             table.row(jdk.major(), Table.micros(median(of, "hop", 0)), Table.micros(median(of, "hop", 1)),
@@ -103,20 +104,32 @@ final class JdkComparison {
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), JdkProbe.class.getName(), mode.name()));
         Path log = dir.resolve("jdk" + jdk.major() + "-round" + round + ".log");
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (!process.waitFor(PROBE_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new IllegalStateException("the JDK " + jdk.major() + " probe did not finish within "
-                    + PROBE_TIMEOUT_MINUTES + " min; see " + log);
+        try {
+            if (!process.waitFor(PROBE_TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("the JDK " + jdk.major() + " probe did not finish within "
+                        + PROBE_TIMEOUT_MINUTES + " min; see " + log);
+            }
+        } finally {
+            if (process.isAlive()) { // it must not run on into the next step's measurements
+                process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
         }
-        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        // the log holds whatever the JVM and the runtime printed too: only the probe's own lines count
+        List<String> lines = Files.readAllLines(log, StandardCharsets.ISO_8859_1);
         Map<String, double[]> figures = new HashMap<>();
         for (String line : lines) {
             String[] parts = line.split(" ");
-            if (parts.length > 1 && List.of("hop", "unload", "swap").contains(parts[0])) {
-                figures.put(parts[0], Arrays.stream(parts, 1, parts.length).mapToDouble(Double::parseDouble).toArray());
+            if (parts.length > 2 && parts[0].equals(JdkProbe.PREFIX)) {
+                try {
+                    figures.put(parts[1], Arrays.stream(parts, 2, parts.length).mapToDouble(Double::parseDouble)
+                            .toArray());
+                } catch (NumberFormatException e) {
+                    throw new IllegalStateException("the JDK " + jdk.major() + " probe printed '" + line + "' ("
+                            + log + ")", e);
+                }
             }
         }
-        if (process.exitValue() != 0 || figures.size() != 3) {
+        if (process.exitValue() != 0 || !figures.keySet().equals(Set.of("hop", "unload", "swap"))) {
             throw new IllegalStateException("the JDK " + jdk.major() + " probe ended with " + process.exitValue()
                     + " and " + figures.keySet() + " measured: "
                     + String.join(" / ", lines.subList(Math.max(0, lines.size() - 5), lines.size())) + " (" + log
@@ -131,7 +144,8 @@ final class JdkComparison {
 
     private static double median(Map<String, List<double[]>> figures, String name, int index) {
         double[] values = figures.get(name).stream().mapToDouble(v -> v[index]).sorted().toArray();
-        return values[values.length / 2];
+        int middle = values.length / 2;
+        return values.length % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
     }
 
     private static double sum(Map<String, List<double[]>> figures, String name, int index) {

@@ -6,7 +6,7 @@ import org.HdrHistogram.Histogram;
 
 /**
  * The figures {@link JdkComparison} takes on one JDK, in a JVM of that JDK started with the runtime's flags. Prints
- * one line per figure, {@code name value...}:
+ * one line per figure, {@code jdk-probe name value...}:
  * <ul>
  *   <li>{@code hop P50_NS P99_NS}: the runtime's Invoke over loopback gRPC, client and server in this JVM, one caller,
  *       warm;</li>
@@ -18,23 +18,31 @@ import org.HdrHistogram.Histogram;
  */
 final class JdkProbe {
 
+    /** Starts each line of figures, so that nothing else the JVM prints is taken for one. */
+    static final String PREFIX = "jdk-probe";
     private static final Duration HOP_AT_MOST = Duration.ofSeconds(5);
 
     private JdkProbe() {
     }
 
-    public static void main(String[] args) throws Exception {
-        Mode mode = Mode.named(args[0]);
-        hop(mode);
-        unload(mode);
-        swap(mode);
-        System.out.flush();
-        System.exit(0); // a library's lingering non-daemon thread must not keep the probe alive
+    public static void main(String[] args) {
+        // exits either way: a library's lingering non-daemon thread must not keep the probe alive
+        try {
+            Mode mode = Mode.named(args[0]);
+            hop(mode);
+            unload(mode);
+            swap(mode);
+            System.out.flush();
+            System.exit(0);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
     }
 
     private static void hop(Mode mode) throws Exception {
         CallPathBenchmarks.Runtime state = new CallPathBenchmarks.Runtime();
-        state.start();
+        state.start(); // a start that fails ends the probe, and its JVM with whatever it started
         try {
             LoadGenerator.Call call = () -> state.loopback.invoke(state.request);
             // at most 5 s measured: the comparison repeats it on each JDK, and the call-path table has the long run
@@ -77,7 +85,7 @@ final class JdkProbe {
     }
 
     private static void print(String name, Object... values) {
-        StringBuilder line = new StringBuilder(name);
+        StringBuilder line = new StringBuilder(PREFIX).append(' ').append(name);
         for (Object value : values) {
             line.append(' ').append(value instanceof Double d ? String.format(Locale.ROOT, "%.6f", d) : value);
         }

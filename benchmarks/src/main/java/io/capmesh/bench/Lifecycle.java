@@ -135,8 +135,8 @@ final class Lifecycle {
      * (classloader, classes, start), the rest of the deploy (waiting for the store's write, which runs beside the
      * loader, and publishing) and the first call; {@code leaked} counts the versions (of two) reported leaked.
      */
-    record Cycle(long jarBytes, long loadNanos, long readNanos, long startNanos, long storeNanos,
-                         long callNanos, long swapNanos, long unloadNanos, int leaked) {
+    record Cycle(long jarBytes, long loadNanos, long readNanos, long startNanos, long storeNanos, long callNanos,
+                 long swapNanos, long unloadNanos, int leaked) {
     }
 
     /** Deploys version {@code 1.run.0} of the size's echo extension and calls it, swaps in 1.run.1, unloads it. */

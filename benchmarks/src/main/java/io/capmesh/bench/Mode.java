@@ -28,9 +28,9 @@ import java.util.List;
  * @param jdkRounds         rounds of the JDK comparison (each measures on every JDK, in turns)
  */
 record Mode(String name, int jmhForks, int jmhWarmup, int jmhMeasure, Duration jmhIteration, int loadWarmup,
-            Duration loadDuration, int turns, List<Integer> lifecycleRuns, List<Integer> swapConcurrency, int swapsPerLevel,
-            int reclaimRuns, Duration reclaimWindow, List<Integer> loadedCounts, int acquireRuns, int coldAcquires,
-            int startRuns, boolean composition, boolean mesh, int jdkRounds) {
+            Duration loadDuration, int turns, List<Integer> lifecycleRuns, List<Integer> swapConcurrency,
+            int swapsPerLevel, int reclaimRuns, Duration reclaimWindow, List<Integer> loadedCounts, int acquireRuns,
+            int coldAcquires, int startRuns, boolean composition, boolean mesh, int jdkRounds) {
 
     static final Mode SMOKE = new Mode("smoke", 0, 1, 1, Duration.ofMillis(100), 200, Duration.ofMillis(300), 2,
             List.of(3, 2, 2), List.of(10), 1, 1, Duration.ofMillis(500), List.of(0, 1, 10), 5, 1, 1, false, false, 1);

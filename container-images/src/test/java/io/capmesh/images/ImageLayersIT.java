@@ -41,7 +41,8 @@ class ImageLayersIT {
         Set<String> commonJars = jars("service-libs");
         assertThat(commonJars).as("Spring, gRPC and OpenTelemetry are common to all five")
                 .anyMatch(jar -> jar.startsWith("spring-core-")).anyMatch(jar -> jar.startsWith("grpc-core-"))
-                .anyMatch(jar -> jar.startsWith("opentelemetry-api-"));
+                .anyMatch(jar -> jar.startsWith("opentelemetry-api-"))
+                .noneMatch(jar -> jar.startsWith("capmesh-runtime-host-"));
         Set<String> runtimeJars = jars("runtime-libs");
         assertThat(runtimeJars).anyMatch(jar -> jar.startsWith("capmesh-runtime-host-"))
                 .containsAll(commonJars);
@@ -84,9 +85,22 @@ class ImageLayersIT {
     }
 
     @Test
+    void bundledNativeLibrariesAreForLinuxX8664Only() {
+        String onnx = run("ml-runtime", "unzip -l /app/lib/onnxruntime-*.jar | grep ai/onnxruntime/native/");
+        assertThat(onnx).contains("native/linux-x64/libonnxruntime.so").doesNotContain("osx-", "win-", "aarch64");
+        String sqlite = run("broker", "unzip -l /app/lib/sqlite-jdbc-*.jar | grep org/sqlite/native/");
+        assertThat(sqlite).contains("native/Linux/x86_64/libsqlitejdbc.so")
+                .doesNotContain("Mac/", "Windows/", "aarch64", "Musl");
+        String netty = run("broker", "unzip -l /app/lib/grpc-netty-shaded-*.jar | grep META-INF/native/");
+        assertThat(netty).contains("epoll_x86_64.so", "tcnative_linux_x86_64.so")
+                .doesNotContain("osx", "windows", "aarch_64");
+    }
+
+    @Test
     void everyImageStartsFromACacheThatNamesTheJavaThatMadeIt() {
         for (String service : List.of("broker", "core-runtime", "data-runtime", "ml-runtime", "crypto-runtime")) {
             String made = run(service, "cat /app/start.properties").strip();
+            // the build writes the runtime's version quoted, as a JDK's own release file has it
             String java = run(service, "sed -n 's/^JAVA_RUNTIME_VERSION=\"\\(.*\\)\"$/\\1/p' /opt/java/release")
                     .strip();
             assertThat(java).as(service + "'s Java names its build").isNotBlank();

@@ -138,7 +138,7 @@ public final class LeakPaths implements AutoCloseable {
             Files.createDirectories(settings.directory());
             Path dump = settings.directory().resolve("leak-" + ProcessHandle.current().pid() + "-"
                     + System.currentTimeMillis() + ".hprof");
-            // The dump is gone before anyone is told, so a listener never sees it on disk.
+            // The dump is deleted (or the failure to delete it logged) before anyone is told of it.
             Map<Long, LeakPath> found;
             String how;
             try {
@@ -151,8 +151,7 @@ public final class LeakPaths implements AutoCloseable {
                 if (size > settings.maxDumpBytes()) {
                     found = null;
                     how = "no path: the heap dump came to " + mb(size) + ", over the cap of "
-                            + mb(settings.maxDumpBytes())
-                            + " (capmesh.runtime.leak-paths.max-dump-size); it was deleted";
+                            + mb(settings.maxDumpBytes()) + " (capmesh.runtime.leak-paths.max-dump-size)";
                 } else {
                     long analysisStart = System.nanoTime();
                     found = analyse(dump, batch.keySet());
@@ -264,7 +263,7 @@ public final class LeakPaths implements AutoCloseable {
         } finally {
             process.destroyForcibly();
             analysing = null;
-            Files.deleteIfExists(errors);
+            delete(errors);
         }
     }
 
