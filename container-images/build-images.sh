@@ -70,8 +70,10 @@ services=(
   "crypto-runtime crypto-runtime-service 9094 8094"
 )
 
-# 1. Every service jar extracted (Spring Boot's own extraction: the application jar plus lib/, plain jars a start
-#    cache can hold), its libraries gathered once in libs/ with the other platforms' natives left out.
+# 1. Every service jar extracted as bin/service's are (tools/service-start/prepare: the application jar plus lib/, plain
+#    jars a start cache can hold, and a runtime's exit guard), its libraries gathered once in libs/ with the other
+#    platforms' natives left out.
+start_scripts="$root/tools/service-start"
 rm -rf "$work/extracted" "$work/libs"
 mkdir -p "$work/extracted" "$work/libs"
 for entry in "${services[@]}"; do
@@ -79,17 +81,10 @@ for entry in "${services[@]}"; do
   jar="${jar_dir:+$jar_dir/capmesh-$module.jar}"
   jar="${jar:-$root/$module/target/capmesh-$module.jar}"
   [ -f "$jar" ] || fail "missing $jar: build it first (./mvnw -B -q install -DskipTests -pl $module)"
-  "$java_home/bin/java" -Djarmode=tools -jar "$jar" extract --destination "$work/extracted/$service" >/dev/null
-  mv "$work/extracted/$service/$(basename "$jar")" "$work/extracted/$service/app.jar"
-  mkdir -p "$work/extracted/$service/agents"
-  if [ "$service" != broker ]; then # every runtime starts with the exit guard
-    agent="$(dirname "$jar")/capmesh-exit-guard.jar"
-    [ -f "$agent" ] || fail "missing $agent: build it first (./mvnw -B -q install -DskipTests)"
-    cp "$agent" "$work/extracted/$service/agents/"
-  fi
-  for jar in "$work/extracted/$service/lib/"*.jar; do # one copy of each library; one name is one jar
-    if [ ! -e "$work/libs/${jar##*/}" ]; then cp "$jar" "$work/libs/"
-    else cmp -s "$jar" "$work/libs/${jar##*/}" || fail "two different ${jar##*/} in the service jars"; fi
+  JAVA_HOME="$java_home" "$start_scripts/prepare" --extract "$jar" "$work/extracted/$service"
+  for lib in "$work/extracted/$service/lib/"*.jar; do # one copy of each library; one name is one jar
+    if [ ! -e "$work/libs/${lib##*/}" ]; then cp "$lib" "$work/libs/"
+    else cmp -s "$lib" "$work/libs/${lib##*/}" || fail "two different ${lib##*/} in the service jars"; fi
   done
   ls "$work/extracted/$service/lib" >"$work/extracted/$service.libs"
 done
@@ -113,11 +108,11 @@ done
 # 2. The layers of libraries: in all five services, in all four runtimes, and each service's own.
 runtimes=(core-runtime data-runtime ml-runtime crypto-runtime)
 in_all() { # in_all SERVICE...: the names of the jars every SERVICE uses, sorted
-  local common; common="$(sort "$work/extracted/$1.libs")"; shift
+  local common service; common="$(sort "$work/extracted/$1.libs")"; shift
   for service in "$@"; do common="$(comm -12 <(echo "$common") <(sort "$work/extracted/$service.libs"))"; done
   echo "$common"
 }
-layer() { # layer DIR JAR_NAMES_FILE: the named jars of libs/ in DIR/lib
+layer() { # layer DIR JAR_NAMES_FILE: a new DIR with the named jars of libs/ in DIR/lib
   rm -rf "$1" && mkdir -p "$1/lib"
   while read -r name; do [ -z "$name" ] || cp "$work/libs/$name" "$1/lib/"; done <"$2"
 }
@@ -170,14 +165,13 @@ for libs in service-libs runtime-libs; do
 done
 
 # The images start and train their services with the scripts bin/service and the tests use.
-start_scripts="$root/tools/service-start"
 for entry in "${services[@]}"; do
   read -r service _ grpc_port management_port <<<"$entry"
   parent="capmesh/runtime-libs:$version"; [ "$service" != broker ] || parent="capmesh/service-libs:$version"
   context="$work/$service"
-  rm -rf "$context" && mkdir -p "$context/lib"
-  own="$(cd "$work" && cat service-libs.list runtime-libs.list | sort | comm -13 - <(sort "extracted/$service.libs"))"
-  while read -r name; do [ -z "$name" ] || cp "$work/libs/$name" "$context/lib/"; done <<<"$own"
+  (cd "$work" && cat service-libs.list runtime-libs.list | sort | comm -13 - <(sort "extracted/$service.libs")) \
+    >"$work/$service.list"
+  layer "$context" "$work/$service.list"
   cp -r "$work/extracted/$service/app.jar" "$work/extracted/$service/agents" "$context/"
   cp "$here"/src/docker/service/* "$start_scripts"/run "$start_scripts"/prepare "$context/"
   tag="capmesh/$service:$version"

@@ -11,7 +11,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -43,15 +42,13 @@ final class JdkComparison {
             throw new IllegalStateException("the JDKs are picked by the repository's bin/java-home, and no repository "
                     + "holds the bench jar");
         }
-        PreparedStart.Jdk newest = PreparedStart.Jdk.pick(repository, null).orElseThrow(() ->
-                new IllegalStateException(repository.resolve("bin/java-home") + " found no JDK"));
-        Optional<PreparedStart.Jdk> jdk17 = PreparedStart.Jdk.pick(repository, "17");
-        if (jdk17.isEmpty() || jdk17.get().major() == newest.major()) {
+        List<PreparedStart.Jdk> jdks = PreparedStart.Jdk.seventeenAndNewest(repository);
+        PreparedStart.Jdk newest = jdks.get(jdks.size() - 1);
+        if (jdks.size() == 1) {
             report.note("JDK comparison: this machine has JDK " + newest.major() + " only; nothing to compare.");
             return "JDK " + newest.major() + " only";
         }
         Files.createDirectories(dir);
-        List<PreparedStart.Jdk> jdks = List.of(jdk17.get(), newest);
         Map<PreparedStart.Jdk, Map<String, List<double[]>>> figures = new LinkedHashMap<>();
         jdks.forEach(jdk -> figures.put(jdk, new HashMap<>()));
         int rounds = mode.jdkRounds();
@@ -83,7 +80,7 @@ final class JdkComparison {
                     (long) sum(of, "swap", 1), (long) sum(of, "swap", 2), Table.millis(median(of, "swap", 3)),
                     Table.millis(median(of, "swap", 4)));
         }
-        Map<String, List<double[]>> old = figures.get(jdk17.get());
+        Map<String, List<double[]>> old = figures.get(jdks.get(0));
         Map<String, List<double[]>> now = figures.get(newest);
         table.row(newest.major() + " / 17", ratio(now, old, "hop", 0), ratio(now, old, "hop", 1),
                 ratio(now, old, "unload", 0), ratio(now, old, "unload", 1), "-", "-", "-", "-", "-",

@@ -36,7 +36,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
@@ -277,18 +276,13 @@ final class Network implements AutoCloseable {
             throw new IllegalStateException("the start rows prepare with the repository's tools/service-start,"
                     + " and no repository holds " + jar);
         }
-        PreparedStart.Jdk newest = PreparedStart.Jdk.pick(repository, null).orElseThrow(() ->
-                new IllegalStateException(repository.resolve("bin/java-home") + " found no JDK"));
         List<PreparedStart> ways = new ArrayList<>();
-        Optional<PreparedStart.Jdk> jdk17 = PreparedStart.Jdk.pick(repository, "17");
-        if (jdk17.isPresent() && jdk17.get().major() != newest.major()) {
-            ways.add(PreparedStart.asBuilt(jar, dir.resolve("start-jdk17-as-built"), jdk17.get()));
-            ways.add(PreparedStart.prepared(repository, jar, dir.resolve("start-jdk17-prepared"), jdk17.get()));
+        for (PreparedStart.Jdk jdk : PreparedStart.Jdk.seventeenAndNewest(repository)) { // the newest, shipped, last
+            ways.add(PreparedStart.asBuilt(jar, dir.resolve("start-jdk" + jdk.major() + "-as-built"), jdk));
+            ways.add(PreparedStart.prepared(repository, jar, dir.resolve("start-jdk" + jdk.major() + "-prepared"),
+                    jdk));
         }
-        ways.add(PreparedStart.asBuilt(jar, dir.resolve("start-jdk" + newest.major() + "-as-built"), newest));
-        PreparedStart shipped = PreparedStart.prepared(repository, jar,
-                dir.resolve("start-jdk" + newest.major() + "-prepared"), newest);
-        ways.add(shipped);
+        PreparedStart shipped = ways.get(ways.size() - 1);
         Map<PreparedStart, Histogram> times = new LinkedHashMap<>();
         Map<PreparedStart, Histogram> firstLoads = new LinkedHashMap<>();
         ways.forEach(way -> times.put(way, Lifecycle.histogram()));

@@ -45,6 +45,15 @@ record PreparedStart(Path jar, Map<String, String> environment, String what) {
     /** A JDK as {@code bin/java-home} picks it, the newest or the one {@code CAPMESH_JDK} forces. */
     record Jdk(Path home, int major) {
 
+        /** JDK 17 and the newest, in that order; the newest alone when it is 17 or there is no JDK 17. */
+        static List<Jdk> seventeenAndNewest(Path repository) throws IOException, InterruptedException {
+            Jdk newest = pick(repository, null).orElseThrow(() ->
+                    new IllegalStateException(repository.resolve("bin/java-home") + " found no JDK"));
+            Optional<Jdk> jdk17 = pick(repository, "17");
+            return jdk17.isPresent() && jdk17.get().major() != newest.major() ? List.of(jdk17.get(), newest)
+                    : List.of(newest);
+        }
+
         static Optional<Jdk> pick(Path repository, String forced) throws IOException, InterruptedException {
             ProcessBuilder builder = new ProcessBuilder(repository.resolve("bin/java-home").toString());
             builder.environment().remove("CAPMESH_JDK");
