@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Every overlay under k8s/overlays renders, binds strictly to the Kubernetes API models and keeps the rules. */
 class OverlaysTest {
 
-    static final Path K8S = Path.of(System.getProperty("capmesh.k8s.dir", "../k8s"));
+    static final Path K8S = Path.of(System.getProperty("capmesh.k8s.dir", "../../k8s"));
     static final List<String> TIERS = List.of("broker", "core-runtime", "data-runtime", "ml-runtime",
             "crypto-runtime");
     private static final Map<String, Integer> GRPC_PORTS = Map.of("broker", 9090, "core-runtime", 9091,
