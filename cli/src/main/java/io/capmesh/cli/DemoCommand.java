@@ -17,8 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", sortOptions = false,
         header = "Start the local mesh if needed, run the score-and-sign sample and show its trace.",
         description = {"Runs the sample thin-stub function against the local mesh (started first when it is not"
-                + " up): it reads applicants with data.sql, scores them with ml.onnx and signs the scores with"
-                + " crypto.sign, in one composition under one deadline. Prints the result and the trace of the run:"
+                + " up): it reads flower measurements with data.sql, classifies them with ml.onnx and signs the"
+                + " verdicts with crypto.sign, in one composition under one deadline. Prints the result and the trace of the run:"
                 + " the function, the broker and the three runtimes, hop by hop.",
                 "The mesh keeps running afterwards: `capmesh trace` shows the run again, `capmesh down` stops it."})
 final class DemoCommand implements Callable<Integer> {

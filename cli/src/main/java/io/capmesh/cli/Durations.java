@@ -12,6 +12,22 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
 
     @Override
     public Duration convert(String value) {
+        Duration duration = parse(value);
+        if (duration.isZero()) {
+            throw new CommandLine.TypeConversionException("the duration must be positive, got '" + value + "'");
+        }
+        return duration;
+    }
+
+    /** For a wait that may be none: {@code 0s} is taken. */
+    static final class OrZero implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            return parse(value);
+        }
+    }
+
+    private static Duration parse(String value) {
         Matcher m = SHORT.matcher(value.trim());
         Duration duration;
         if (m.matches()) {
@@ -30,8 +46,8 @@ final class Durations implements CommandLine.ITypeConverter<Duration> {
                         + " or 2m");
             }
         }
-        if (duration.isNegative() || duration.isZero()) {
-            throw new CommandLine.TypeConversionException("the duration must be positive, got '" + value + "'");
+        if (duration.isNegative()) {
+            throw new CommandLine.TypeConversionException("the duration must not be negative, got '" + value + "'");
         }
         return duration;
     }

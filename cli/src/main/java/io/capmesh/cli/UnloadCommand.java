@@ -50,7 +50,8 @@ final class UnloadCommand implements Callable<Integer> {
             description = "How long each runtime may take (default: ${DEFAULT-VALUE}).")
     private Duration timeout;
 
-    @Option(names = "--leak-path-wait", paramLabel = "DURATION", defaultValue = "30s", converter = Durations.class,
+    @Option(names = "--leak-path-wait", paramLabel = "DURATION", defaultValue = "30s",
+            converter = Durations.OrZero.class,
             description = {"On a leak, how much longer to wait for the reference path that holds the loader, when "
                     + "the runtime looks for it in a heap dump (capmesh.runtime.leak-paths) (default: "
                     + "${DEFAULT-VALUE}; 0s answers at the verdict)."})

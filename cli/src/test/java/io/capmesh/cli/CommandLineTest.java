@@ -1,6 +1,7 @@
 package io.capmesh.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -152,6 +153,9 @@ class CommandLineTest {
                 .isEqualTo(new Wanted("data.sql", ">=1.0.0 <2.0.0"));
         assertThat(new Durations().convert("500ms")).isEqualTo(Duration.ofMillis(500));
         assertThat(new Durations().convert("PT2M")).isEqualTo(Duration.ofMinutes(2));
+        assertThatThrownBy(() -> new Durations().convert("0s")).hasMessageContaining("must be positive");
+        assertThat(new Durations.OrZero().convert("0s")).isZero();
+        assertThatThrownBy(() -> new Durations.OrZero().convert("-PT1S")).hasMessageContaining("must not be negative");
         StringWriter table = new StringWriter();
         Table.of("name", "v").row("core.json", "1.0.0").row("x", "").print(new PrintWriter(table));
         assertThat(table.toString().lines()).containsExactly("NAME       V", "core.json  1.0.0", "x");

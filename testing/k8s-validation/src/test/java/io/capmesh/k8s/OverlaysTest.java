@@ -88,7 +88,7 @@ class OverlaysTest {
             assertThat(template(bound, tier).getSpec().getTerminationGracePeriodSeconds()).as(tier)
                     .isGreaterThanOrEqualTo(35L);
             assertThat(settings(bound, tier)).as(tier).containsEntry("OTEL_SERVICE_NAME", tier)
-                    .containsEntry("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4317");
+                    .containsEntry("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318");
             if (!tier.equals("broker") && servesTls(bound, tier)) {
                 // the name its certificate carries (*.<tier>.<namespace>.svc), which peers check it against
                 assertThat(env(container, "CAPMESH_RUNTIME_BROKER_ADVERTISEHOST").getValue())

@@ -1,6 +1,5 @@
 package io.capmesh.tls.spring;
 
-import io.capmesh.tls.PemFilesBundle;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.boot.autoconfigure.AutoConfiguration;

@@ -9,7 +9,7 @@ import io.grpc.Status;
 /**
  * Any bytes as {@code extension.json}: a manifest comes out, or INVALID_ARGUMENT with a message. Anything else
  * (a NullPointerException, a stack overflow) would reach a deploying client as an unexplained failure. The seeds
- * and regressions are in {@code ManifestReaderFuzzTestInputs/}; see the README for fuzzing longer.
+ * and regressions are in {@code ManifestReaderFuzzTestInputs/}; see docs/testing.md, "Fuzzing", for fuzzing longer.
  */
 class ManifestReaderFuzzTest {
 

@@ -1,9 +1,7 @@
-package io.capmesh.tls;
+package io.capmesh.tls.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.capmesh.tls.spring.OutgoingTls;
-import io.capmesh.tls.spring.TlsAutoConfiguration;
 import io.grpc.BindableService;
 import io.grpc.CallOptions;
 import io.grpc.Channel;

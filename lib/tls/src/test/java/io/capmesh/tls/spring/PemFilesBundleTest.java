@@ -1,4 +1,4 @@
-package io.capmesh.tls;
+package io.capmesh.tls.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

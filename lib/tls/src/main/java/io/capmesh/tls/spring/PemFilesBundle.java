@@ -1,4 +1,4 @@
-package io.capmesh.tls;
+package io.capmesh.tls.spring;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 

@@ -1,4 +1,4 @@
-package io.capmesh.tls;
+package io.capmesh.tls.spring;
 
 import java.io.IOException;
 import java.io.StringWriter;
