@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
                 AcquireCommand.class,
                 InvokeCommand.class,
                 DeployCommand.class,
+                DevCommand.class,
                 SwapCommand.class,
                 UnloadCommand.class,
                 RuntimeCommand.class,

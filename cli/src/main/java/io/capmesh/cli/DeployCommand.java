@@ -6,7 +6,6 @@ import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.grpc.ChannelCredentials;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +17,6 @@ import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "deploy", sortOptions = false,
         header = "Deploy an extension jar to runtimes.",
@@ -34,8 +32,8 @@ final class DeployCommand implements Callable<Integer> {
     @Mixin
     private Output output;
 
-    @Parameters(index = "0", paramLabel = "JAR", description = "The extension jar.")
-    private Path jar;
+    @Mixin
+    private PackageArgument pkg;
 
     @Option(names = "--runtime", paramLabel = "TIER|HOST:PORT",
             description = "Where to deploy: every runtime of a tier (core, data, ml, crypto) or one runtime's address.")
@@ -47,7 +45,7 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ExtensionJar extension = ExtensionJar.read(jar);
+        ExtensionJar extension = pkg.read();
         BrokerAddress broker = target.broker();
         ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker, credentials)

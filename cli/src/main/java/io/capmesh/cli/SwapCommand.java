@@ -6,7 +6,6 @@ import io.capmesh.proto.v1.RuntimeServiceGrpc;
 import io.capmesh.proto.v1.SwapResponse;
 import io.grpc.ChannelCredentials;
 import io.grpc.StatusRuntimeException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +17,6 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 @Command(name = "swap", sortOptions = false,
         header = "Replace a loaded extension with a new version.",
@@ -34,8 +32,8 @@ final class SwapCommand implements Callable<Integer> {
     @Mixin
     private Output output;
 
-    @Parameters(index = "0", paramLabel = "JAR", description = "The new version's jar.")
-    private Path jar;
+    @Mixin
+    private PackageArgument pkg;
 
     @Option(names = "--runtime", paramLabel = "TIER|HOST:PORT",
             description = "Where to swap: every runtime of a tier or one runtime's address.")
@@ -48,14 +46,14 @@ final class SwapCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ExtensionJar extension = ExtensionJar.read(jar);
+        ExtensionJar extension = pkg.read();
         BrokerAddress broker = target.broker();
         ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets;
         if (runtime != null) {
             targets = Runtimes.named(runtime, broker, credentials);
         } else {
-            ExtensionJar.Manifest manifest = extension.manifest().orElseThrow(() -> CliFailure.usage(jar
+            ExtensionJar.Manifest manifest = extension.manifest().orElseThrow(() -> CliFailure.usage(extension.path()
                     + " has no readable " + ExtensionJar.MANIFEST + ", so which runtimes to swap it on is unknown:"
                     + " pass --runtime"));
             targets = Runtimes.withLoaded(manifest.id(), Optional.empty(), broker, credentials);

@@ -27,6 +27,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
@@ -280,6 +283,94 @@ class LocalMeshIT {
         Cli.Run direct = Cli.run("unload", "legacy-guava", "--runtime", "127.0.0.1:" + (basePort + 1),
                 "--dir", mesh.toString());
         assertThat(direct.exit()).as(direct.toString()).isEqualTo(ExitCode.NOT_FOUND);
+    }
+
+    @Test
+    @Order(7)
+    void aFunctionFromSourceDeploysSwapsAndReportsCompileErrors() throws Exception {
+        Path source = dir.resolve("greeter/Greeter.java");
+        Files.createDirectories(source.getParent());
+        Files.writeString(source, greeter("1.0.0", "hello"));
+        Cli.Run deployed = Cli.run("deploy", "--source", source.toString(), "--dir", mesh.toString());
+        assertThat(deployed.exit()).as(deployed.toString()).isZero();
+        assertThat(deployed.out()).contains("core-runtime@", "greeter", "1.0.0", "demo.greet 1.0.0");
+        Cli.Run called = Cli.run("invoke", "demo.greet", "greet", "--data", "Ada", "--dir", mesh.toString());
+        assertThat(called.exit()).as(called.toString()).isZero();
+        assertThat(called.out()).contains("hello, Ada");
+
+        Files.writeString(source, greeter("1.0.1", "hi"));
+        Cli.Run swapped = Cli.run("swap", "--source", source.getParent().toString(), "--dir", mesh.toString());
+        assertThat(swapped.exit()).as(swapped.toString()).isIn(ExitCode.OK, ExitCode.LEAKED);
+        assertThat(Cli.run("invoke", "demo.greet", "greet", "--data", "Ada", "--dir", mesh.toString()).out())
+                .contains("hi, Ada");
+
+        Files.writeString(source, greeter("1.0.2", "hey").replace("return \"hey, \" + name;", "return name +;"));
+        Cli.Run broken = Cli.run("swap", "--source", source.toString(), "--dir", mesh.toString());
+        assertThat(broken.exit()).as(broken.toString()).isEqualTo(ExitCode.FAILED);
+        assertThat(broken.err()).contains("INVALID_ARGUMENT", "does not compile", "Greeter.java:12:");
+        assertThat(Cli.run("invoke", "demo.greet", "greet", "--data", "Ada", "--dir", mesh.toString()).out())
+                .as("the last good version keeps serving").contains("hi, Ada");
+
+        Cli.Run neither = Cli.run("deploy", "--dir", mesh.toString());
+        assertThat(neither.exit()).isEqualTo(ExitCode.USAGE);
+        assertThat(neither.err()).contains("give an extension JAR or --source PATH");
+        Cli.Run unloaded = Cli.run("unload", "greeter", "--dir", mesh.toString());
+        assertThat(unloaded.exit()).as(unloaded.toString()).isIn(ExitCode.OK, ExitCode.LEAKED);
+    }
+
+    @Test
+    @Order(7)
+    void devSwapsOnEverySaveAndPrintsTheTimesTheVerdictAndTheSampleCall() throws Exception {
+        Path source = dir.resolve("dev/Greeter.java");
+        Files.createDirectories(source.getParent());
+        Files.writeString(source, greeter("1.0.0", "hello"));
+        ExecutorService background = Executors.newSingleThreadExecutor();
+        try {
+            Future<Cli.Run> dev = background.submit(() -> Cli.run("dev", source.getParent().toString(), "--count",
+                    "2", "--call", "greet", "--data", "Ada", "--dir", mesh.toString()));
+            awaitAnswer("hello, Ada", dev);
+            Files.writeString(source, greeter("1.0.0", "hi")); // a save, with the manifest unchanged
+            Cli.Run run = dev.get(120, TimeUnit.SECONDS);
+            assertThat(run.exit()).as(run.toString()).isZero();
+            assertThat(run.out()).contains("watching", "greeter 1.0.0-dev.", "compiled in", "deployed in",
+                    "demo.greet greet -> hello, Ada", "swapped in", "demo.greet greet -> hi, Ada")
+                    .containsPattern("1\\.0\\.0-dev\\.\\d+ (COLLECTED|LEAKED)");
+        } finally {
+            background.shutdownNow();
+        }
+        assertThat(Cli.run("unload", "greeter", "--dir", mesh.toString()).exit()).isIn(ExitCode.OK, ExitCode.LEAKED);
+    }
+
+    private void awaitAnswer(String expected, Future<Cli.Run> dev) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            Cli.Run called = Cli.run("invoke", "demo.greet", "greet", "--data", "Ada", "--dir", mesh.toString());
+            if (called.out().contains(expected)) {
+                return;
+            }
+            assertThat(dev).as("dev ended early").isNotDone();
+            assertThat(System.nanoTime()).as("the first round's answer, " + called).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    private static String greeter(String version, String greeting) {
+        return """
+                /* capmesh:extension.json
+                {"id": "greeter", "version": "%s", "entryClass": "demo.Greeter",
+                 "capabilities": [{"name": "demo.greet", "version": "1.0.0", "methods": ["greet"]}]}
+                */
+                package demo;
+
+                import io.capmesh.extension.api.TextFunction;
+
+                public class Greeter extends TextFunction {
+                    @Override
+                    protected String apply(String name) {
+                        return "%s, " + name;
+                    }
+                }
+                """.formatted(version, greeting);
     }
 
     @Test

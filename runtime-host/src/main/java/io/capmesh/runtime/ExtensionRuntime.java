@@ -839,7 +839,7 @@ public final class ExtensionRuntime implements AutoCloseable {
 
     private void persist(ExtensionPackage pkg, Instant deployedAt, long invocations, long failures) {
         try {
-            store.put(new ExtensionStore.StoredExtension(pkg.manifest(), pkg.sha256(), Files.readAllBytes(pkg.jar()),
+            store.put(new ExtensionStore.StoredExtension(pkg.manifest(), pkg.sha256(), Files.readAllBytes(pkg.received()),
                     deployedAt, invocations, failures));
         } catch (IOException | IllegalStateException e) {
             throw new Problem(Status.Code.UNAVAILABLE, "could not persist " + pkg.manifest().coordinates()

@@ -6,8 +6,10 @@ import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.isolation.ProcessIsolation;
 import io.capmesh.runtime.loader.ExtensionLoader;
 import io.capmesh.runtime.loader.ExtensionServices;
+import io.capmesh.runtime.pkg.CompiledPackages;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.pkg.SourceCompiler;
 import io.capmesh.runtime.reclaim.LeakInspector;
 import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.runtime.reclaim.Reclaimer;
@@ -75,8 +77,11 @@ public final class RuntimeHost implements AutoCloseable {
             closeQuietly(journal);
             throw e;
         }
+        SourceCompiler compiler = new SourceCompiler(RuntimeHost.class.getClassLoader(),
+                ExtensionLoader.sharedPackages(settings.tierPackages()), settings.packageLimits().compileTimeout());
         PackageReader reader = new PackageReader(settings.dataDirectory().resolve("jars"), settings.packageLimits(),
-                settings.signatures());
+                settings.signatures(), new CompiledPackages(settings.dataDirectory().resolve("compiled"), compiler,
+                Clock.systemUTC()));
         if (settings.signatures().policy() == SignaturePolicy.REQUIRED && settings.signatures().trusted().isEmpty()) {
             LOG.log(Level.WARNING, "capmesh.runtime.signatures.policy is required but no trusted keys are configured"
                     + " (capmesh.runtime.signatures.trusted-keys): every deploy and swap will be refused");

@@ -13,9 +13,10 @@ import java.util.Map;
  *   <li>{@code host1:port1,host2:port2}: several replicas by address;</li>
  *   <li>any gRPC target, such as {@code dns:///broker.capmesh:9090}.</li>
  * </ul>
- * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store) is
- * tried again on another, up to five attempts within its deadline, so a replica that dies costs its callers nothing
- * but a retry. (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
+ * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store; or
+ * UNKNOWN, which grpc-java's Netty transport reports as "channel closed" when the connection drops under a call,
+ * grpc-java#10120) is tried again on another, up to five attempts within its deadline, so a replica that dies costs
+ * its callers nothing but a retry. The broker answers no call with UNKNOWN on purpose. (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
  * expires.) Names are looked up again whenever a connection drops, as grpc-java does on Kubernetes.
  */
 public final class BrokerChannels {
@@ -71,6 +72,6 @@ public final class BrokerChannels {
                                 "initialBackoff", "0.05s",
                                 "maxBackoff", "1s",
                                 "backoffMultiplier", 2.0,
-                                "retryableStatusCodes", List.of("UNAVAILABLE")))));
+                                "retryableStatusCodes", List.of("UNAVAILABLE", "UNKNOWN")))));
     }
 }

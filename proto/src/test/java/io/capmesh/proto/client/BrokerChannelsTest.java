@@ -9,6 +9,7 @@ import io.capmesh.proto.v1.ListCapabilitiesResponse;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
@@ -17,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -71,6 +73,29 @@ class BrokerChannelsTest {
         }
         replicas.get(0).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         assertThat(whoAnswers()).isEqualTo("second");
+    }
+
+    @Test
+    void aConnectionClosedUnderACallIsTriedAgain() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        replicas.add(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new CapabilityBrokerGrpc.CapabilityBrokerImplBase() {
+                    @Override
+                    public void list(ListCapabilitiesRequest request,
+                                     StreamObserver<ListCapabilitiesResponse> observer) {
+                        if (calls.incrementAndGet() == 1) { // what the client sees when the connection drops
+                            observer.onError(Status.UNKNOWN.withDescription("channel closed").asRuntimeException());
+                            return;
+                        }
+                        observer.onNext(ListCapabilitiesResponse.newBuilder()
+                                .addCapabilities(CatalogEntry.newBuilder().setName("second attempt")).build());
+                        observer.onCompleted();
+                    }
+                }).build().start());
+        channel = BrokerChannels.builder("127.0.0.1:" + replicas.get(0).getPort(), InsecureChannelCredentials.create(),
+                BrokerChannels.Balancing.ROUND_ROBIN).build();
+        assertThat(whoAnswers()).isEqualTo("second attempt");
+        assertThat(calls).hasValue(2);
     }
 
     @Test

@@ -198,7 +198,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
         return new PackageUpload<>(observer, pkg -> {
             LoadedExtension ext = runtime.deploy(pkg);
             return DeployResponse.newBuilder().setExtension(ProtoViews.info(ext))
-                    .setLoadMicros(ext.loadMicros()).build();
+                    .setLoadMicros(ext.loadMicros()).setCompileMicros(pkg.compileMicros()).build();
         });
     }
 
@@ -208,7 +208,7 @@ public final class RuntimeGrpcService extends RuntimeServiceGrpc.RuntimeServiceI
             ExtensionRuntime.Swapped swapped = runtime.swap(pkg);
             return SwapResponse.newBuilder().setCurrent(ProtoViews.info(swapped.current()))
                     .setPrevious(ProtoViews.unloaded(swapped.previous()))
-                    .setSwapMicros(swapped.swapMicros()).build();
+                    .setSwapMicros(swapped.swapMicros()).setCompileMicros(pkg.compileMicros()).build();
         });
     }
 

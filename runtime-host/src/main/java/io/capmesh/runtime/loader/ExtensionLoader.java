@@ -60,6 +60,13 @@ public final class ExtensionLoader {
         this(hostLoader, tierPackages, settingsById, maxConcurrentCalls, 0, hostServices, clock, isolation);
     }
 
+    /** What every extension of a tier resolves from the host: the canonical packages and the tier's. */
+    public static List<String> sharedPackages(List<String> tierPackages) {
+        List<String> shared = new ArrayList<>(CANONICAL_PACKAGES);
+        shared.addAll(tierPackages);
+        return List.copyOf(shared);
+    }
+
     /** @param maxQueuedCalls per extension version, calls that may wait for a permit when all are taken */
     public ExtensionLoader(ClassLoader hostLoader, List<String> tierPackages,
                            Map<String, Map<String, String>> settingsById, int maxConcurrentCalls, int maxQueuedCalls,
@@ -67,9 +74,7 @@ public final class ExtensionLoader {
         this.maxQueuedCalls = maxQueuedCalls;
         this.isolation = isolation;
         this.hostLoader = hostLoader;
-        List<String> shared = new ArrayList<>(CANONICAL_PACKAGES);
-        shared.addAll(tierPackages);
-        this.sharedPackages = List.copyOf(shared);
+        this.sharedPackages = sharedPackages(tierPackages);
         this.settingsById = Map.copyOf(settingsById);
         this.maxConcurrentCalls = maxConcurrentCalls;
         this.hostServices = hostServices;

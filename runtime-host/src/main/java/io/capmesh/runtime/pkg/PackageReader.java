@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Enumeration;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.jar.Manifest;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -36,6 +38,8 @@ import java.util.zip.ZipFile;
  * reads its manifest, and refuses extension code that would end the runtime's process (unless it asks to run in a
  * process of its own). Sizes are counted from the bytes actually read and inflated, never from headers. Nothing
  * here loads a class; the class files it inflated are lent to the package's first load ({@link CheckedClasses}).
+ * A package of Java sources is checked as it was sent, then compiled ({@link CompiledPackages}) and its classes
+ * checked as a jar's.
  */
 public final class PackageReader {
 
@@ -49,9 +53,18 @@ public final class PackageReader {
      * @param maxPackageBytes  largest jar accepted
      * @param maxExpandedBytes largest total size of its entries once inflated (against zip bombs)
      * @param maxEntries       most entries in one jar
+     * @param maxSourceBytes   most bytes of Java sources in a source package
+     * @param compileTimeout   longest a source package's compile may run
      */
-    public record Limits(long maxPackageBytes, long maxExpandedBytes, int maxEntries) {
+    public record Limits(long maxPackageBytes, long maxExpandedBytes, int maxEntries, long maxSourceBytes,
+                         Duration compileTimeout) {
+        public static final long DEFAULT_MAX_SOURCE_BYTES = 1L << 20;
+        public static final Duration DEFAULT_COMPILE_TIMEOUT = Duration.ofSeconds(20);
         public static final Limits DEFAULT = new Limits(64L << 20, 256L << 20, 20_000);
+
+        public Limits(long maxPackageBytes, long maxExpandedBytes, int maxEntries) {
+            this(maxPackageBytes, maxExpandedBytes, maxEntries, DEFAULT_MAX_SOURCE_BYTES, DEFAULT_COMPILE_TIMEOUT);
+        }
     }
 
     private static final String JAR_MANIFEST = "META-INF/MANIFEST.MF";
@@ -61,6 +74,8 @@ public final class PackageReader {
     private final Path jarDirectory;
     private final Limits limits;
     private final PackageVerifier signatures;
+    /** Where source packages compile to, or null where none are taken. */
+    private final CompiledPackages compiled;
     /** Content hashes of the packages the service ships on its class path, trusted like the service's own code. */
     private final Set<String> shipped = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -71,9 +86,15 @@ public final class PackageReader {
 
     /** @param signatures the signature policy and the keys it trusts */
     public PackageReader(Path jarDirectory, Limits limits, PackageVerifier signatures) {
+        this(jarDirectory, limits, signatures, null);
+    }
+
+    /** @param compiled where source packages are compiled to and kept; null: source packages are refused */
+    public PackageReader(Path jarDirectory, Limits limits, PackageVerifier signatures, CompiledPackages compiled) {
         this.jarDirectory = jarDirectory;
         this.limits = limits;
         this.signatures = signatures;
+        this.compiled = compiled;
     }
 
     public Limits limits() {
@@ -136,15 +157,32 @@ public final class PackageReader {
             if (fromService) {
                 shipped.add(digest);
             }
+            Path classes = null;
+            Inspected built = null;
+            long compileMicros = 0;
+            if (inspected.source() != null) { // checked as sent (signature included), then compiled and checked
+                CompiledPackages.Compiled compiledNow = compiled.compiled(digest, inspected.source(), name);
+                classes = compiledNow.jar();
+                compileMicros = compiledNow.compileMicros();
+                try {
+                    built = inspect(classes, Files.size(classes), name, true);
+                } catch (RuntimeException refused) {
+                    Files.deleteIfExists(classes);
+                    throw refused;
+                }
+            }
             Path jar = jarDirectory.resolve(digest + ".jar");
             Files.move(staged, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return new ExtensionPackage(inspected.manifest(), name, jar, digest, size, inspected.classes());
+            return built != null ? new ExtensionPackage(built.manifest(), name, classes, digest, size, built.classes(),
+                    jar, compileMicros)
+                    : new ExtensionPackage(inspected.manifest(), name, jar, digest, size, inspected.classes());
         } finally {
             Files.deleteIfExists(staged);
         }
     }
 
-    private record Inspected(ExtensionManifest manifest, CheckedClasses classes) {
+    /** What the checks found: a jar's manifest and classes, or a source package's sources to compile. */
+    private record Inspected(ExtensionManifest manifest, CheckedClasses classes, SourceFiles source) {
     }
 
     private Inspected inspect(Path jar, long size, String name, boolean trusted) throws IOException {
@@ -161,6 +199,8 @@ public final class PackageReader {
         byte[] jarManifest = null;
         boolean servedUnchanged = true; // see CheckedClasses
         Map<String, byte[]> classes = new HashMap<>();
+        Map<String, byte[]> sources = new TreeMap<>();
+        Map<String, byte[]> libraries = new TreeMap<>();
         PackageContents contents = null;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             if (zip.size() > limits.maxEntries()) {
@@ -185,7 +225,8 @@ public final class PackageReader {
                 MessageDigest entryDigest = contents != null && !signature ? PackageContents.newDigest() : null;
                 servedUnchanged &= !isVersionedOrJarSignature(entry.getName());
                 boolean keep = entry.getName().equals(ExtensionManifest.PATH) || entry.getName().endsWith(".class")
-                        || entry.getName().equalsIgnoreCase(JAR_MANIFEST) || signature;
+                        || entry.getName().equalsIgnoreCase(JAR_MANIFEST) || signature
+                        || SourceFiles.isSource(entry.getName()) || SourceFiles.isLibrary(entry.getName());
                 // the size in the header only sizes the buffer; the limits count what is actually inflated
                 java.io.ByteArrayOutputStream kept = keep
                         ? new java.io.ByteArrayOutputStream((int) Math.min(Math.max(entry.getSize(), 64), 1 << 20))
@@ -215,7 +256,11 @@ public final class PackageReader {
                     manifestBytes = kept.toByteArray();
                 } else if (entry.getName().equalsIgnoreCase(JAR_MANIFEST)) {
                     jarManifest = kept.toByteArray();
-                } else if (kept != null) {
+                } else if (SourceFiles.isSource(entry.getName())) {
+                    sources.put(entry.getName(), kept.toByteArray());
+                } else if (SourceFiles.isLibrary(entry.getName())) {
+                    libraries.put(entry.getName(), kept.toByteArray());
+                } else if (kept != null && !signature) {
                     classes.put(entry.getName(), kept.toByteArray());
                 }
             }
@@ -225,6 +270,15 @@ public final class PackageReader {
         }
         if (contents != null) {
             verifySignature(contents, name);
+        }
+        if (classes.isEmpty() && !sources.isEmpty()) {
+            if (compiled == null) {
+                throw Problem.precondition(name + " holds Java sources and no classes, and this runtime does not"
+                        + " compile sources; deploy the jar they build to").toException();
+            }
+            SourceFiles source = SourceFiles.read(manifestBytes, sources, libraries, limits.maxSourceBytes(),
+                    limits.maxExpandedBytes(), name);
+            return new Inspected(source.manifest(), CheckedClasses.NONE, source);
         }
         if (manifestBytes == null) {
             throw Problem.invalid(name + " has no " + ExtensionManifest.PATH
@@ -243,7 +297,7 @@ public final class PackageReader {
                     + String.join(", ", forbidden) + ". Extensions loaded in-process must not exit the JVM; "
                     + "throw a CapabilityException instead, or ask for \"isolation\": \"process\"").toException();
         }
-        return new Inspected(manifest, servedUnchanged ? lend(classes, jarManifest) : CheckedClasses.NONE);
+        return new Inspected(manifest, servedUnchanged ? lend(classes, jarManifest) : CheckedClasses.NONE, null);
     }
 
     /** Entries that make a jar serve a class other than its plain entry, or with signers attached. */

@@ -25,6 +25,8 @@ import org.springframework.util.unit.DataSize;
  * @param maxPackageSize     largest extension jar accepted
  * @param maxExpandedSize    largest total size of a jar's entries once inflated
  * @param maxPackageEntries  most entries in one jar
+ * @param maxSourceSize      most bytes of Java sources in a source package
+ * @param compileTimeout     longest a source package's compile may run
  * @param maxPayloadSize     largest request message
  * @param maxCallTime        longest a call may run, whatever deadline the caller set
  * @param drainTimeout       how long an unload waits for calls in flight
@@ -50,6 +52,8 @@ public record RuntimeProperties(
         @DefaultValue("64MB") DataSize maxPackageSize,
         @DefaultValue("256MB") DataSize maxExpandedSize,
         @DefaultValue("20000") int maxPackageEntries,
+        @DefaultValue("1MB") DataSize maxSourceSize,
+        @DefaultValue("20s") Duration compileTimeout,
         @DefaultValue("4MB") DataSize maxPayloadSize,
         @DefaultValue("30s") Duration maxCallTime,
         @DefaultValue("10s") Duration drainTimeout,
@@ -183,7 +187,8 @@ public record RuntimeProperties(
 
     RuntimeSettings toSettings() {
         return new RuntimeSettings(dataDir,
-                new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries),
+                new PackageReader.Limits(maxPackageSize.toBytes(), maxExpandedSize.toBytes(), maxPackageEntries,
+                        maxSourceSize.toBytes(), compileTimeout),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings(),
                 maxQueuedCalls, idleEviction, leakPaths.toSettings(), recovery.toSettings());

@@ -1,0 +1,222 @@
+package io.capmesh.cli;
+
+import com.google.protobuf.ByteString;
+import io.capmesh.proto.v1.DeployResponse;
+import io.capmesh.proto.v1.InvokeRequest;
+import io.capmesh.proto.v1.InvokeResponse;
+import io.capmesh.proto.v1.Reclamation;
+import io.capmesh.proto.v1.RuntimeServiceGrpc;
+import io.capmesh.proto.v1.SwapResponse;
+import io.grpc.ChannelCredentials;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "dev", sortOptions = false,
+        header = "Watch Java sources and swap them into runtimes on every save.",
+        description = {"The author's loop: deploys the sources at PATH (a folder or one .java file, as deploy"
+                + " --source takes them), then on every save swaps the new sources in. Each round prints the compile"
+                + " time, the swap time, the old version's reclamation verdict and the answer to a sample call"
+                + " (--call), or every compile error. Each round's version is the manifest's with -dev.N appended,"
+                + " so an unchanged manifest swaps again and again.",
+                "Ctrl-C stops watching; the last good version keeps serving."})
+final class DevCommand implements Callable<Integer> {
+
+    /** Saves that come together (an editor writing a file twice, a formatter) make one round. */
+    private static final Duration QUIET = Duration.ofMillis(150);
+
+    @Mixin
+    private BrokerTarget target;
+
+    @Mixin
+    private Output output;
+
+    @Parameters(index = "0", paramLabel = "PATH", description = "A folder of sources or one .java file.")
+    private Path path;
+
+    @Option(names = "--runtime", paramLabel = "TIER|HOST:PORT",
+            description = "Where to run it: every runtime of a tier or one runtime's address (default: the tier its"
+                    + " first capability is named after, else core).")
+    private String runtime;
+
+    @Option(names = "--call", paramLabel = "METHOD",
+            description = "After each swap, call this method of its first capability and print the answer.")
+    private String call;
+
+    @Option(names = "--data", paramLabel = "STRING", defaultValue = "",
+            description = "The sample call's payload, as UTF-8 text (default: empty).")
+    private String data;
+
+    @Option(names = "--count", paramLabel = "N", description = "Stop after N rounds (the first deploy is one).")
+    private Integer count;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "60s", converter = Durations.class,
+            description = "How long each runtime may take for a round (default: ${DEFAULT-VALUE}).")
+    private Duration timeout;
+
+    /** Ends each round's version: later rounds, and later sessions, sort after earlier ones. */
+    private long round = System.currentTimeMillis() / 1000;
+
+    @Override
+    public Integer call() {
+        if (count != null && count < 1) {
+            throw CliFailure.usage("--count must be at least 1, got " + count);
+        }
+        if (!Files.exists(path)) {
+            throw CliFailure.usage("no such file or folder: " + path);
+        }
+        ChannelCredentials credentials = target.credentials();
+        List<Runtimes.Target> targets = null;
+        try (WatchService watcher = FileSystems.getDefault().newWatchService()) {
+            watch(watcher); // before the first round, so that no save is missed
+            output.say("watching " + path + " (Ctrl-C to stop; the last good version keeps serving)");
+            for (int rounds = 1; ; rounds++) {
+                try {
+                    ExtensionJar sources = ExtensionJar.sources(path, "-dev." + round++);
+                    if (targets == null) {
+                        targets = targets(sources, credentials);
+                    }
+                    for (Runtimes.Target runtime : targets) {
+                        round(sources, runtime, credentials, rounds == 1);
+                    }
+                } catch (CliFailure e) {
+                    output.err().println(e.getMessage()); // a bad save: say why, and wait for the next one
+                    output.err().flush();
+                }
+                if (count != null && rounds >= count) {
+                    return ExitCode.OK;
+                }
+                awaitChange(watcher);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot watch " + path, e);
+        } catch (InterruptedException | ClosedWatchServiceException e) {
+            Thread.currentThread().interrupt();
+            return ExitCode.OK;
+        }
+    }
+
+    private List<Runtimes.Target> targets(ExtensionJar sources, ChannelCredentials credentials) {
+        BrokerAddress broker = target.broker();
+        return runtime != null ? Runtimes.named(runtime, broker, credentials)
+                : Runtimes.ofTier(sources.manifest().flatMap(ExtensionJar.Manifest::tier)
+                .filter(tier -> Runtimes.hasTier(tier, broker, credentials)).orElse("core"), broker, credentials);
+    }
+
+    /** Deploys (the first round, unless a version is loaded already) or swaps, then makes the sample call. */
+    private void round(ExtensionJar sources, Runtimes.Target runtime, ChannelCredentials credentials, boolean first) {
+        String version = sources.manifest().map(ExtensionJar.Manifest::coordinates).orElse(path.toString());
+        try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
+            var stub = RuntimeServiceGrpc.newStub(remote.channel()).withDeadlineAfter(timeout.toMillis(),
+                    TimeUnit.MILLISECONDS);
+            String line;
+            if (first) {
+                DeployResponse deployed;
+                try {
+                    deployed = Upload.deploy(stub, sources, timeout);
+                } catch (StatusRuntimeException e) {
+                    if (e.getStatus().getCode() != Status.Code.ALREADY_EXISTS) {
+                        throw e;
+                    }
+                    round(sources, runtime, credentials, false); // an earlier session's version: replace it
+                    return;
+                }
+                line = version + " on " + runtime.name() + ": compiled in " + micros(deployed.getCompileMicros())
+                        + ", deployed in " + micros(deployed.getLoadMicros());
+            } else {
+                SwapResponse swapped = Upload.swap(stub, sources, timeout);
+                Reclamation old = swapped.getPrevious().getReclamation();
+                line = version + " on " + runtime.name() + ": compiled in " + micros(swapped.getCompileMicros())
+                        + ", swapped in " + micros(swapped.getSwapMicros()) + "; " + swapped.getPrevious()
+                        .getVersion() + " " + old.getState() + (old.getCausesCount() > 0 ? " (" + String.join("; ",
+                        old.getCausesList()) + ")" : "");
+            }
+            output.say(line);
+            if (call != null) {
+                sample(remote, sources, runtime);
+            }
+        } catch (StatusRuntimeException e) {
+            throw DeployCommand.refused(first ? "deploy" : "swap", sources, runtime, e);
+        }
+    }
+
+    private void sample(Remote remote, ExtensionJar sources, Runtimes.Target runtime) {
+        String capability = sources.manifest().map(ExtensionJar.Manifest::capabilities)
+                .filter(capabilities -> !capabilities.isEmpty()).map(capabilities -> capabilities.get(0).name())
+                .orElseThrow(() -> CliFailure.usage("--call: the manifest names no capability"));
+        try {
+            InvokeResponse answer = RuntimeServiceGrpc.newBlockingStub(remote.channel())
+                    .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .invoke(InvokeRequest.newBuilder().setCapability(capability).setMethod(call)
+                            .setPayload(ByteString.copyFromUtf8(data)).build());
+            output.say("  " + capability + " " + call + " -> " + answer.getPayload().toString(StandardCharsets.UTF_8));
+        } catch (StatusRuntimeException e) {
+            output.say("  " + capability + " " + call + " -> " + e.getStatus().getCode() + ": "
+                    + e.getStatus().getDescription());
+        }
+    }
+
+    private static String micros(long micros) {
+        return micros == 0 ? "0 ms (compiled before)" : Durations.brief(Duration.ofNanos(micros * 1000));
+    }
+
+    private void watch(WatchService watcher) throws IOException {
+        Path folder = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+        try (Stream<Path> folders = Files.isDirectory(path) ? Files.walk(folder) : Stream.of(folder)) {
+            for (Path each : folders.filter(Files::isDirectory).filter(this::isSourceFolder).toList()) {
+                each.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                        StandardWatchEventKinds.ENTRY_DELETE);
+            }
+        }
+    }
+
+    /** Blocks until something under the path changed and then stayed quiet for a moment. */
+    private void awaitChange(WatchService watcher) throws InterruptedException, IOException {
+        for (boolean changed = false; ; ) {
+            WatchKey key = changed ? watcher.poll(QUIET.toMillis(), TimeUnit.MILLISECONDS) : watcher.take();
+            if (key == null) {
+                return;
+            }
+            Path folder = (Path) key.watchable();
+            for (var event : key.pollEvents()) {
+                Path changedPath = event.context() instanceof Path name ? folder.resolve(name) : folder;
+                if (Files.isDirectory(path) ? isSourceFolder(changedPath)
+                        : changedPath.getFileName().equals(path.getFileName())) {
+                    changed = true;
+                    if (Files.isDirectory(changedPath) && event.kind() == StandardWatchEventKinds.ENTRY_CREATE) {
+                        watch(watcher); // a new folder of sources
+                    }
+                }
+            }
+            key.reset();
+        }
+    }
+
+    /** Build output and hidden folders under the path change on every build, and hold no sources. */
+    private boolean isSourceFolder(Path folder) {
+        for (Path part : path.toAbsolutePath().normalize().relativize(folder.toAbsolutePath().normalize())) {
+            if (part.toString().startsWith(".") || part.toString().equals("target")) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
