@@ -92,6 +92,8 @@ final class Suite {
         steps.add(new Step("lifecycle: unload to a leak's reference path, from a heap dump", lifecycle::leakPaths));
         steps.add(new Step("process isolation: per-call cost against in-process loading",
                 () -> IsolationCost.run(mode, report)));
+        steps.add(new Step("functions from source: first compile, an edit swapped in, the same sources from the cache",
+                () -> SourceFunctions.run(mode, report, targets)));
         steps.add(new Step("JDK 17 against the newest: hop, unload, swap under load, each in a JVM of its own, "
                 + "in turns", () -> new JdkComparison(mode, services, out, report).run()));
         Network network;

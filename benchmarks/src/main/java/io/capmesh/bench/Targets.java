@@ -26,7 +26,11 @@ final class Targets {
         ACQUIRE_REPLICAS("warm acquire through one of three brokers on PostgreSQL", "-",
                 "<= 2x the single embedded broker, p50"),
         REGISTRATION("runtime registered to acquirable through every broker", "-",
-                "<= one heartbeat interval + 100 ms");
+                "<= one heartbeat interval + 100 ms"),
+        SOURCE_FIRST("first compile + load + first call of a 50-line function, warm runtime", "2-3 s (Roslyn)",
+                "<= 300 ms p50"),
+        SOURCE_CACHED("the same sources again, from the cache", "30-40 ms", "<= 5 ms p50"),
+        SOURCE_EDIT("edit to new answer in capmesh dev, a source function", "-", "<= 1 s p50");
 
         final String what;
         final String seed;

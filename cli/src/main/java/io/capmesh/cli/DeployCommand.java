@@ -116,7 +116,9 @@ final class DeployCommand implements Callable<Integer> {
             case ALREADY_EXISTS -> operation.equals("deploy")
                     ? "\n`capmesh swap` replaces a loaded extension with a new version"
                     : "\ngive the new build a new version in its extension.json";
-            case FAILED_PRECONDITION, INVALID_ARGUMENT -> "\nfix the jar and try again";
+            case FAILED_PRECONDITION, INVALID_ARGUMENT -> jar.path().toString().endsWith(".java")
+                    && String.valueOf(e.getStatus().getDescription()).contains("is not a jar")
+                    ? "\nto send Java sources, use --source " + jar.path() : "\nfix the package and try again";
             default -> "";
         };
         return e.getStatus().getCode() == Status.Code.NOT_FOUND ? failure

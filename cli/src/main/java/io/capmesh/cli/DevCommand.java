@@ -21,7 +21,9 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -85,6 +87,7 @@ final class DevCommand implements Callable<Integer> {
         }
         ChannelCredentials credentials = target.credentials();
         List<Runtimes.Target> targets = null;
+        Set<Runtimes.Target> loaded = new HashSet<>(); // where a version of it serves: swap there, deploy elsewhere
         try (WatchService watcher = FileSystems.getDefault().newWatchService()) {
             watch(watcher); // before the first round, so that no save is missed
             output.say("watching " + path + " (Ctrl-C to stop; the last good version keeps serving)");
@@ -95,7 +98,12 @@ final class DevCommand implements Callable<Integer> {
                         targets = targets(sources, credentials);
                     }
                     for (Runtimes.Target runtime : targets) {
-                        round(sources, runtime, credentials, rounds == 1);
+                        try {
+                            round(sources, runtime, credentials, loaded);
+                        } catch (CliFailure e) { // one runtime's refusal: the others still get the round
+                            output.err().println(e.getMessage());
+                            output.err().flush();
+                        }
                     }
                 } catch (CliFailure e) {
                     output.err().println(e.getMessage()); // a bad save: say why, and wait for the next one
@@ -121,44 +129,60 @@ final class DevCommand implements Callable<Integer> {
                 .filter(tier -> Runtimes.hasTier(tier, broker, credentials)).orElse("core"), broker, credentials);
     }
 
-    /** Deploys (the first round, unless a version is loaded already) or swaps, then makes the sample call. */
-    private void round(ExtensionJar sources, Runtimes.Target runtime, ChannelCredentials credentials, boolean first) {
+    /**
+     * Swaps where a version of it serves, deploys where none does (and swaps after all when the runtime has one
+     * from before, or deploys when it lost it), then makes the sample call.
+     */
+    private void round(ExtensionJar sources, Runtimes.Target runtime, ChannelCredentials credentials,
+                       Set<Runtimes.Target> loaded) {
         String version = sources.manifest().map(ExtensionJar.Manifest::coordinates).orElse(path.toString());
         try (Remote remote = Remote.runtime(runtime.address(), credentials)) {
             var stub = RuntimeServiceGrpc.newStub(remote.channel()).withDeadlineAfter(timeout.toMillis(),
                     TimeUnit.MILLISECONDS);
+            boolean swap = loaded.contains(runtime);
             String line;
-            if (first) {
-                DeployResponse deployed;
-                try {
-                    deployed = Upload.deploy(stub, sources, timeout);
-                } catch (StatusRuntimeException e) {
-                    if (e.getStatus().getCode() != Status.Code.ALREADY_EXISTS) {
-                        throw e;
-                    }
-                    round(sources, runtime, credentials, false); // an earlier session's version: replace it
-                    return;
+            try {
+                line = swap ? swap(stub, sources, version, runtime) : deploy(stub, sources, version, runtime);
+            } catch (StatusRuntimeException e) {
+                Status.Code code = e.getStatus().getCode();
+                boolean otherWay = swap ? code == Status.Code.NOT_FOUND
+                        : code == Status.Code.FAILED_PRECONDITION && e.getStatus().getDescription() != null
+                                && e.getStatus().getDescription().contains("is loaded")
+                                || code == Status.Code.ALREADY_EXISTS;
+                if (!otherWay) {
+                    throw e;
                 }
-                line = version + " on " + runtime.name() + ": compiled in " + micros(deployed.getCompileMicros())
-                        + ", deployed in " + micros(deployed.getLoadMicros());
-            } else {
-                SwapResponse swapped = Upload.swap(stub, sources, timeout);
-                Reclamation old = swapped.getPrevious().getReclamation();
-                line = version + " on " + runtime.name() + ": compiled in " + micros(swapped.getCompileMicros())
-                        + ", swapped in " + micros(swapped.getSwapMicros()) + "; " + swapped.getPrevious()
-                        .getVersion() + " " + old.getState() + (old.getCausesCount() > 0 ? " (" + String.join("; ",
-                        old.getCausesList()) + ")" : "");
+                swap = !swap;
+                line = swap ? swap(stub, sources, version, runtime) : deploy(stub, sources, version, runtime);
             }
+            loaded.add(runtime);
             output.say(line);
             if (call != null) {
-                sample(remote, sources, runtime);
+                sample(remote, sources);
             }
         } catch (StatusRuntimeException e) {
-            throw DeployCommand.refused(first ? "deploy" : "swap", sources, runtime, e);
+            throw DeployCommand.refused("dev round", sources, runtime, e);
         }
     }
 
-    private void sample(Remote remote, ExtensionJar sources, Runtimes.Target runtime) {
+    private String deploy(RuntimeServiceGrpc.RuntimeServiceStub stub, ExtensionJar sources, String version,
+                          Runtimes.Target runtime) {
+        DeployResponse deployed = Upload.deploy(stub, sources, timeout);
+        return version + " on " + runtime.name() + ": compiled in " + micros(deployed.getCompileMicros())
+                + ", deployed in " + micros(deployed.getLoadMicros());
+    }
+
+    private String swap(RuntimeServiceGrpc.RuntimeServiceStub stub, ExtensionJar sources, String version,
+                        Runtimes.Target runtime) {
+        SwapResponse swapped = Upload.swap(stub, sources, timeout);
+        Reclamation old = swapped.getPrevious().getReclamation();
+        return version + " on " + runtime.name() + ": compiled in " + micros(swapped.getCompileMicros())
+                + ", swapped in " + micros(swapped.getSwapMicros()) + "; " + swapped.getPrevious().getVersion() + " "
+                + old.getState() + (old.getCausesCount() > 0 ? " (" + String.join("; ", old.getCausesList()) + ")"
+                : "");
+    }
+
+    private void sample(Remote remote, ExtensionJar sources) {
         String capability = sources.manifest().map(ExtensionJar.Manifest::capabilities)
                 .filter(capabilities -> !capabilities.isEmpty()).map(capabilities -> capabilities.get(0).name())
                 .orElseThrow(() -> CliFailure.usage("--call: the manifest names no capability"));
@@ -179,8 +203,12 @@ final class DevCommand implements Callable<Integer> {
     }
 
     private void watch(WatchService watcher) throws IOException {
-        Path folder = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
-        try (Stream<Path> folders = Files.isDirectory(path) ? Files.walk(folder) : Stream.of(folder)) {
+        if (!Files.isDirectory(path)) { // one file: its folder, whatever that folder is called
+            path.toAbsolutePath().getParent().register(watcher, StandardWatchEventKinds.ENTRY_CREATE,
+                    StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.ENTRY_DELETE);
+            return;
+        }
+        try (Stream<Path> folders = Files.walk(path)) {
             for (Path each : folders.filter(Files::isDirectory).filter(this::isSourceFolder).toList()) {
                 each.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
                         StandardWatchEventKinds.ENTRY_DELETE);

@@ -9,10 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -29,6 +31,9 @@ import java.util.zip.ZipOutputStream;
 record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
 
     static final String MANIFEST = "META-INF/capmesh/extension.json";
+
+    /** Folders of a source tree that hold no sources of the extension: build output. */
+    private static final Set<String> NOT_SOURCES = Set.of("target", "build", "out");
 
     /** The manifest of a one-file source package, in the comment that opens it (as the runtime reads it). */
     private static final Pattern SOURCE_MANIFEST =
@@ -83,19 +88,21 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
      */
     static ExtensionJar sources(Path path, String versionSuffix) {
         Map<String, byte[]> entries = new TreeMap<>();
+        List<String> manifests = new ArrayList<>();
         try {
             if (Files.isDirectory(path)) {
                 try (Stream<Path> files = Files.walk(path)) {
                     for (Path file : files.filter(Files::isRegularFile).toList()) {
                         String entry = path.relativize(file).toString().replace('\\', '/');
                         if (Arrays.stream(entry.split("/")).anyMatch(part -> part.startsWith(".")
-                                || part.equals("target"))) {
-                            continue; // build output and hidden folders are not sources
+                                || NOT_SOURCES.contains(part)) || entry.startsWith("src/test/")) {
+                            continue; // build output, hidden folders and tests are not the extension's sources
                         }
                         if (entry.endsWith(".java")) {
                             entries.put(entry, Files.readAllBytes(file));
                         } else if (entry.equals("extension.json") || entry.endsWith("/" + MANIFEST)
                                 || entry.equals(MANIFEST)) {
+                            manifests.add(entry);
                             entries.put(MANIFEST, Files.readAllBytes(file));
                         } else if (entry.matches("lib/[^/]+\\.jar")) {
                             entries.put(entry, Files.readAllBytes(file));
@@ -104,6 +111,10 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
                 }
                 if (entries.keySet().stream().noneMatch(entry -> entry.endsWith(".java"))) {
                     throw CliFailure.usage("no .java files under " + path);
+                }
+                if (manifests.size() > 1) {
+                    throw CliFailure.usage(path + " holds " + manifests.size() + " manifests (" + String.join(", ",
+                            manifests) + "); keep the one of the extension");
                 }
             } else if (path.getFileName().toString().endsWith(".java") && Files.isRegularFile(path)) {
                 entries.put(path.getFileName().toString(), Files.readAllBytes(path));
@@ -118,8 +129,9 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
         if (manifest != null && versionSuffix != null) {
             manifest = withSuffix(manifest, versionSuffix, path);
             entries.put(MANIFEST, manifest);
-        } else if (manifest == null && entries.size() == 1) {
-            Map.Entry<String, byte[]> only = entries.entrySet().iterator().next();
+        } else if (manifest == null && entries.keySet().stream().filter(entry -> entry.endsWith(".java")).count() == 1) {
+            Map.Entry<String, byte[]> only = entries.entrySet().stream().filter(entry -> entry.getKey()
+                    .endsWith(".java")).findFirst().orElseThrow();
             String text = new String(only.getValue(), StandardCharsets.UTF_8);
             Matcher header = SOURCE_MANIFEST.matcher(text);
             if (header.find()) {
@@ -149,7 +161,7 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
     }
 
     String fileName() {
-        return path.getFileName().toString() + (path.toString().endsWith(".jar") ? "" : " (sources)");
+        return path.getFileName().toString();
     }
 
     private static byte[] pack(Map<String, byte[]> entries) {

@@ -34,4 +34,17 @@ final class Cli {
         int exit = command.execute(args);
         return new Run(exit, out.toString(), err.toString());
     }
+
+    /** A command running in the background, its output readable while it prints. */
+    record Background(StringWriter out, StringWriter err, java.util.concurrent.Future<Integer> exit) {
+    }
+
+    static Background start(java.util.concurrent.ExecutorService executor, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine command = CapmeshCommand.commandLine(new ByteArrayInputStream(new byte[0]));
+        command.setOut(new PrintWriter(out, true));
+        command.setErr(new PrintWriter(err, true));
+        return new Background(out, err, executor.submit(() -> command.execute(args)));
+    }
 }

@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
@@ -320,37 +319,40 @@ class LocalMeshIT {
 
     @Test
     @Order(7)
-    void devSwapsOnEverySaveAndPrintsTheTimesTheVerdictAndTheSampleCall() throws Exception {
+    void devSwapsEverySaveInAndOutlivesASaveThatDoesNotCompile() throws Exception {
         Path source = dir.resolve("dev/Greeter.java");
         Files.createDirectories(source.getParent());
-        Files.writeString(source, greeter("1.0.0", "hello"));
+        Files.writeString(source, greeter("1.0.0", "hello").replace("return \"hello, \" + name;", "return name +;"));
         ExecutorService background = Executors.newSingleThreadExecutor();
         try {
-            Future<Cli.Run> dev = background.submit(() -> Cli.run("dev", source.getParent().toString(), "--count",
-                    "2", "--call", "greet", "--data", "Ada", "--dir", mesh.toString()));
-            awaitAnswer("hello, Ada", dev);
+            Cli.Background dev = Cli.start(background, "dev", source.toString(), "--count", "3", "--call", "greet",
+                    "--data", "Ada", "--dir", mesh.toString());
+            await(dev, () -> dev.err().toString().contains("does not compile"), "the first save's errors");
+            assertThat(dev.err().toString()).contains("Greeter.java:12:");
+
+            Files.writeString(source, greeter("1.0.0", "hello"));
+            await(dev, () -> dev.out().toString().contains("demo.greet greet -> hello, Ada"), "the fixed save");
             Files.writeString(source, greeter("1.0.0", "hi")); // a save, with the manifest unchanged
-            Cli.Run run = dev.get(120, TimeUnit.SECONDS);
-            assertThat(run.exit()).as(run.toString()).isZero();
-            assertThat(run.out()).contains("watching", "greeter 1.0.0-dev.", "compiled in", "deployed in",
-                    "demo.greet greet -> hello, Ada", "swapped in", "demo.greet greet -> hi, Ada")
+            assertThat(dev.exit().get(120, TimeUnit.SECONDS)).as(dev.out() + "\n" + dev.err()).isZero();
+            assertThat(dev.out().toString()).contains("watching", "greeter 1.0.0-dev.", "compiled in",
+                    "deployed in", "swapped in", "demo.greet greet -> hi, Ada")
                     .containsPattern("1\\.0\\.0-dev\\.\\d+ (COLLECTED|LEAKED)");
         } finally {
             background.shutdownNow();
         }
+        assertThat(Cli.run("invoke", "demo.greet", "greet", "--data", "Ada", "--dir", mesh.toString()).out())
+                .as("the last good version keeps serving after dev ends").contains("hi, Ada");
         assertThat(Cli.run("unload", "greeter", "--dir", mesh.toString()).exit()).isIn(ExitCode.OK, ExitCode.LEAKED);
     }
 
-    private void awaitAnswer(String expected, Future<Cli.Run> dev) throws Exception {
+    private static void await(Cli.Background command, java.util.function.BooleanSupplier condition, String what)
+            throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            Cli.Run called = Cli.run("invoke", "demo.greet", "greet", "--data", "Ada", "--dir", mesh.toString());
-            if (called.out().contains(expected)) {
-                return;
-            }
-            assertThat(dev).as("dev ended early").isNotDone();
-            assertThat(System.nanoTime()).as("the first round's answer, " + called).isLessThan(deadline);
-            Thread.sleep(200);
+        while (!condition.getAsBoolean()) {
+            assertThat(command.exit()).as("ended before " + what + ":\n" + command.out() + command.err())
+                    .isNotDone();
+            assertThat(System.nanoTime()).as(what + ":\n" + command.out() + command.err()).isLessThan(deadline);
+            Thread.sleep(100);
         }
     }
 
@@ -447,7 +449,7 @@ class LocalMeshIT {
         Cli.Run refused = Cli.run("deploy", missingClass.toString(), "--dir", mesh.toString());
         assertThat(refused.exit()).as(refused.toString()).isEqualTo(ExitCode.FAILED);
         assertThat(refused.err()).contains("deploy of " + missingClass, "refused", "com.example.NotThere",
-                "fix the jar");
+                "fix the package");
 
         Path notAJar = Files.writeString(dir.resolve("not-a.jar"), "plain text");
         Cli.Run garbage = Cli.run("deploy", notAJar.toString(), "--runtime", "core", "--dir", mesh.toString());

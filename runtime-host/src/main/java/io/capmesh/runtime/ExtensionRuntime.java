@@ -19,14 +19,17 @@ import io.grpc.Status;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -34,6 +37,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The engine of a runtime: deploys, swaps and unloads extensions and routes calls to the current version of
@@ -177,6 +181,11 @@ public final class ExtensionRuntime implements AutoCloseable {
             @Override
             public void childRestarted(String coordinates, long pid, int restarts) {
                 listeners.forEach(l -> l.childRestarted(coordinates, pid, restarts));
+            }
+
+            @Override
+            public void swept(List<Path> files) {
+                listeners.forEach(l -> l.swept(files));
             }
         };
     }
@@ -410,6 +419,18 @@ public final class ExtensionRuntime implements AutoCloseable {
                 store.remove(id);
             }
         }
+    }
+
+    /** The package files extensions have now: loaded, hibernated or available (the jar and the package sent). */
+    public Set<Path> packagesInUse() {
+        Set<Path> files = new HashSet<>();
+        Stream.of(published.byId().values().stream().map(LoadedExtension::pkg),
+                hibernated.values().stream().map(LoadedExtension::pkg), available.values().stream())
+                .flatMap(packages -> packages).forEach(pkg -> {
+                    files.add(pkg.jar());
+                    files.add(pkg.received());
+                });
+        return files;
     }
 
     /** Offers a package for loading on demand (tier 2) without loading it. */
@@ -687,7 +708,7 @@ public final class ExtensionRuntime implements AutoCloseable {
             } catch (Problem.ProblemException e) {
                 return new Problem(e.problem().code(), "stored " + stored.manifest().coordinates()
                         + " was not restored: " + e.problem().message());
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) { // one package that cannot be read keeps no other from loading
                 return Problem.precondition("stored " + stored.manifest().coordinates() + " was not restored: " + e);
             }
         }).filter(p -> p != null).toList();

@@ -9,6 +9,7 @@ import io.capmesh.runtime.loader.ExtensionServices;
 import io.capmesh.runtime.pkg.CompiledPackages;
 import io.capmesh.runtime.pkg.ExtensionPackage;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.pkg.PackageSweep;
 import io.capmesh.runtime.pkg.SourceCompiler;
 import io.capmesh.runtime.reclaim.LeakInspector;
 import io.capmesh.runtime.reclaim.LeakPaths;
@@ -21,6 +22,7 @@ import io.grpc.ServerBuilder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -50,6 +52,7 @@ public final class RuntimeHost implements AutoCloseable {
     private final LeakPaths leakPaths;
     private final ExtensionRuntime runtime;
     private final RuntimeGrpcService endpoint;
+    private final PackageSweep sweeper;
 
     public RuntimeHost(RuntimeSettings settings) {
         this(settings, new HostServices());
@@ -110,6 +113,8 @@ public final class RuntimeHost implements AutoCloseable {
         this.runtime = new ExtensionRuntime(reader, loader, store, reclaimer, extensionServices,
                 settings.drainTimeout(), journal);
         this.endpoint = new RuntimeGrpcService(runtime, callExecutor, timers, settings.maxCallTime());
+        this.sweeper = new PackageSweep(List.of(settings.dataDirectory().resolve("jars"),
+                settings.dataDirectory().resolve("compiled")), runtime::packagesInUse, Clock.systemUTC());
     }
 
     public ExtensionRuntime runtime() {
@@ -158,6 +163,8 @@ public final class RuntimeHost implements AutoCloseable {
             }
         }
         timers.scheduleWithFixedDelay(runtime::saveCounts, 10, 10, TimeUnit.SECONDS);
+        long sweepEvery = settings.sweep().every().toMillis();
+        timers.scheduleWithFixedDelay(this::sweep, sweepEvery, sweepEvery, TimeUnit.MILLISECONDS);
         long idle = settings.idleEviction().toMillis();
         if (idle > 0) {
             // on its own thread: verifying a reclamation takes a while and must not hold up the call deadlines
@@ -168,6 +175,23 @@ public final class RuntimeHost implements AutoCloseable {
                     LOG.log(Level.WARNING, "hibernating idle extensions failed: " + e);
                 }
             }, Math.max(10, idle / 4), Math.max(10, idle / 4), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Removes the package files unused for longer than the sweep's setting; returns what went. */
+    public List<Path> sweep() {
+        try {
+            List<Path> swept = sweeper.sweep(settings.sweep().unusedFor());
+            if (!swept.isEmpty()) {
+                LOG.log(Level.INFO, "swept " + swept.size() + " package file(s) unused for "
+                        + settings.sweep().unusedFor() + ": " + swept.stream().map(file -> file.getParent()
+                        .getFileName() + "/" + file.getFileName()).toList());
+                runtime.listeners().swept(swept);
+            }
+            return swept;
+        } catch (RuntimeException e) { // a failed round must not end the schedule
+            LOG.log(Level.WARNING, "sweeping unused package files failed: " + e);
+            return List.of();
         }
     }
 

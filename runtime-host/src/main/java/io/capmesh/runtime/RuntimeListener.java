@@ -3,6 +3,8 @@ package io.capmesh.runtime;
 import io.capmesh.runtime.isolation.ChildExit;
 import io.capmesh.runtime.loader.LoadedExtension;
 import io.capmesh.runtime.reclaim.Reclamation;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Told about each change to what a runtime serves, right after it happened (metrics, the broker's catalog).
@@ -44,5 +46,9 @@ public interface RuntimeListener {
 
     /** A new child JVM serves an extension with process isolation again, after its {@code restarts}th restart. */
     default void childRestarted(String coordinates, long pid, int restarts) {
+    }
+
+    /** The scheduled sweep removed these package files, unused for long (see {@code PackageSweep}). */
+    default void swept(List<Path> files) {
     }
 }

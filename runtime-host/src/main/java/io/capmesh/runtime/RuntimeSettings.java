@@ -2,6 +2,7 @@ package io.capmesh.runtime;
 
 import io.capmesh.runtime.isolation.IsolationSettings;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.pkg.PackageSweep;
 import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
@@ -31,6 +32,7 @@ import java.util.Map;
  *                           reloaded by its next call); zero: never
  * @param leakPaths          when a leak's reference path is looked for in a heap dump; off when null
  * @param recovery           what a start does after abnormal ends, and whether it restores the store at all
+ * @param sweep              when package files unused for long (compiled sources, copies of accepted jars) go
  */
 public record RuntimeSettings(
         Path dataDirectory,
@@ -47,7 +49,8 @@ public record RuntimeSettings(
         int maxQueuedCalls,
         Duration idleEviction,
         LeakPaths.Settings leakPaths,
-        Recovery recovery) {
+        Recovery recovery,
+        PackageSweep.Settings sweep) {
 
     public static final int DEFAULT_MAX_QUEUED_CALLS = 256;
 
@@ -83,6 +86,7 @@ public record RuntimeSettings(
         idleEviction = idleEviction == null ? Duration.ZERO : idleEviction;
         leakPaths = leakPaths == null ? LeakPaths.Settings.off() : leakPaths;
         recovery = recovery == null ? Recovery.DEFAULT : recovery;
+        sweep = sweep == null ? PackageSweep.Settings.DEFAULT : sweep;
         if (maxQueuedCalls < 0 || (long) maxConcurrentCalls + maxQueuedCalls > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("max-queued-calls must be at least 0, and with max-concurrent-calls at"
                     + " most " + Integer.MAX_VALUE / 2 + "; got " + maxQueuedCalls + " and " + maxConcurrentCalls);
@@ -95,7 +99,7 @@ public record RuntimeSettings(
                            PackageVerifier signatures, IsolationSettings isolation) {
         this(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, tierPackages, settings, signatures, isolation, DEFAULT_MAX_QUEUED_CALLS,
-                Duration.ZERO, null, null);
+                Duration.ZERO, null, null, null);
     }
 
     public RuntimeSettings(Path dataDirectory, PackageReader.Limits packageLimits, int maxPayloadBytes,
@@ -120,58 +124,64 @@ public record RuntimeSettings(
 
     public RuntimeSettings withMaxCallTime(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, value, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withDrainTimeout(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, value, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withPackageLimits(PackageReader.Limits value) {
         return new RuntimeSettings(dataDirectory, value, maxPayloadBytes, maxCallTime, drainTimeout, reclaimWindow,
-                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery);
+                maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls, idleEviction, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withSignatures(PackageVerifier value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, value, isolation,
-                maxQueuedCalls, idleEviction, leakPaths, recovery);
+                maxQueuedCalls, idleEviction, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withSettings(Map<String, Map<String, String>> value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, value, signatures, isolation,
-                maxQueuedCalls, idleEviction, leakPaths, recovery);
+                maxQueuedCalls, idleEviction, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withIsolation(IsolationSettings value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, value,
-                maxQueuedCalls, idleEviction, leakPaths, recovery);
+                maxQueuedCalls, idleEviction, leakPaths, recovery, sweep);
     }
 
     /** @param maxConcurrent calls running at once per extension version; @param maxQueued calls waiting past that */
     public RuntimeSettings withCallLimits(int maxConcurrent, int maxQueued) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
-                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction, leakPaths, recovery);
+                reclaimWindow, maxConcurrent, tierPackages, settings, signatures, isolation, maxQueued, idleEviction, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withIdleEviction(Duration value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
-                value, leakPaths, recovery);
+                value, leakPaths, recovery, sweep);
     }
 
     public RuntimeSettings withLeakPaths(LeakPaths.Settings value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
-                idleEviction, value, recovery);
+                idleEviction, value, recovery, sweep);
     }
 
     public RuntimeSettings withRecovery(Recovery value) {
         return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
                 reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
-                idleEviction, leakPaths, value);
+                idleEviction, leakPaths, value, sweep);
+    }
+
+    public RuntimeSettings withSweep(PackageSweep.Settings value) {
+        return new RuntimeSettings(dataDirectory, packageLimits, maxPayloadBytes, maxCallTime, drainTimeout,
+                reclaimWindow, maxConcurrentCalls, tierPackages, settings, signatures, isolation, maxQueuedCalls,
+                idleEviction, leakPaths, recovery, value);
     }
 }

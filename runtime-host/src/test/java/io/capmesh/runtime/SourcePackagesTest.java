@@ -85,16 +85,58 @@ class SourcePackagesTest {
             assertThat(TestRuntime.text(restarted.invoke("demo.greet", "greet", "once more")))
                     .isEqualTo("hello, once more");
             refused(restarted, zip(Map.of("demo/Greeter.java", greeter("1.0.1", "new"))),
-                    Status.Code.DEADLINE_EXCEEDED, "did not compile within 0 ms", "nothing was deployed");
+                    Status.Code.DEADLINE_EXCEEDED, "did not compile within 1 ns", "nothing was deployed");
         }
         assertThat(compiledJars()).hasSize(1);
+    }
+
+    @Test
+    void theSweepRemovesWhatNoExtensionHasUsedForLongAndKeepsWhatIsLoaded() throws Exception {
+        List<Path> told = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (TestRuntime runtime = new TestRuntime(RuntimeSettings.defaults(data))) {
+            runtime.host().runtime().addListener(new RuntimeListener() {
+                @Override
+                public void swept(List<Path> files) {
+                    told.addAll(files);
+                }
+            });
+            runtime.deploy(zip(Map.of("demo/Greeter.java", greeter("1.0.0", "hello"))));
+            runtime.swap(zip(Map.of("demo/Greeter.java", greeter("1.1.0", "hi"))));
+            assertThat(compiledJars()).hasSize(2);
+            assertThat(runtime.host().sweep()).as("nothing is a day old yet").isEmpty();
+
+            olderBy(Duration.ofHours(25), data.resolve("compiled"), data.resolve("jars"));
+            List<Path> swept = runtime.host().sweep();
+            // 1.0.0's compiled jar and the sources it came from; 1.1.0 serves, so its files stay
+            assertThat(swept).hasSize(2).allSatisfy(file -> assertThat(file).doesNotExist());
+            assertThat(swept).extracting(file -> file.getParent().getFileName().toString())
+                    .containsExactlyInAnyOrder("compiled", "jars");
+            assertThat(told).containsExactlyInAnyOrderElementsOf(swept);
+            assertThat(compiledJars()).hasSize(1);
+            assertThat(TestRuntime.text(runtime.invoke("demo.greet", "greet", "Ada"))).isEqualTo("hi, Ada");
+        }
+        try (TestRuntime restarted = new TestRuntime(RuntimeSettings.defaults(data))) {
+            assertThat(TestRuntime.text(restarted.invoke("demo.greet", "greet", "again"))).isEqualTo("hi, again");
+        }
+    }
+
+    private static void olderBy(Duration age, Path... directories) throws IOException {
+        for (Path directory : directories) {
+            try (Stream<Path> files = Files.list(directory)) {
+                for (Path file : files.toList()) {
+                    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(
+                            Files.getLastModifiedTime(file).toInstant().minus(age)));
+                }
+            }
+        }
     }
 
     @Test
     void severalSourcesWithAManifestAndABundledJar() throws Exception {
         Map<String, byte[]> helper = new SourceCompiler(getClass().getClassLoader(), List.of(), Duration.ofSeconds(30))
                 .compile(Map.of("lib/Shout.java", "package lib; public final class Shout {"
-                        + " public static String loud(String s) { return s.toUpperCase(); } }"), Map.of(), "helper");
+                        + " public static String loud(String s) { return s.toUpperCase(); } }"), Map.of(), "helper")
+                .classes();
         Map<String, byte[]> entries = new LinkedHashMap<>();
         entries.put("META-INF/capmesh/extension.json", utf8("""
                 {"id": "shouter", "version": "1.0.0", "entryClass": "demo.shout.Shouter",
@@ -111,6 +153,70 @@ class SourcePackagesTest {
         try (TestRuntime runtime = new TestRuntime(RuntimeSettings.defaults(data))) {
             runtime.deploy(zip(entries));
             assertThat(TestRuntime.text(runtime.invoke("demo.shout", "shout", "hey"))).isEqualTo("HEY!");
+        }
+    }
+
+    @Test
+    void aBundledJarsResourcesAndServiceFilesComeAlong() throws Exception {
+        Map<String, byte[]> first = new LinkedHashMap<>();
+        first.put("greetings.properties", utf8("greeting=bonjour"));
+        first.put("META-INF/services/demo.Greeting", utf8("one.Impl"));
+        first.put("module-info.class", new byte[] {1, 2, 3});
+        Map<String, byte[]> second = new LinkedHashMap<>();
+        second.put("META-INF/services/demo.Greeting", utf8("two.Impl"));
+        second.put("module-info.class", new byte[] {4, 5, 6});
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("demo/Greeter.java", utf8(greeter("1.0.0", "hello").replace("return \"hello, \" + name;", """
+                try (var in = Greeter.class.getResourceAsStream("/greetings.properties");
+                     var services = Greeter.class.getResourceAsStream("/META-INF/services/demo.Greeting")) {
+                    var settings = new java.util.Properties();
+                    settings.load(in);
+                    return settings.getProperty("greeting") + ", " + name + " "
+                            + new String(services.readAllBytes()).replace('\\n', '+');
+                }""").replace("protected String apply(String name) {", "protected String apply(String name)"
+                + " throws java.io.IOException {")));
+        entries.put("lib/first.jar", zipBytes(first));
+        entries.put("lib/second.jar", zipBytes(second));
+        try (TestRuntime runtime = new TestRuntime(RuntimeSettings.defaults(data))) {
+            runtime.deploy(zip(entries));
+            assertThat(TestRuntime.text(runtime.invoke("demo.greet", "greet", "Ada")))
+                    .isEqualTo("bonjour, Ada one.Impl+two.Impl");
+        }
+    }
+
+    @Test
+    void aCachedCompileAgainstHostClassesThatChangedIsCompiledAgain() throws Exception {
+        byte[] sources = zip(Map.of("demo/Greeter.java", greeter("1.0.0", "hello")));
+        try (TestRuntime runtime = new TestRuntime(RuntimeSettings.defaults(data))) {
+            runtime.deploy(sources);
+        }
+        Path compiled = compiledJars().get(0);
+        String against = readEntry(compiled, "META-INF/capmesh/compiled-against");
+        assertThat(against).contains("io/capmesh/extension/api/TextFunction.class");
+        // as if the host's extension API had changed since: the digest no longer matches
+        rewriteEntry(compiled, "META-INF/capmesh/compiled-against", against.replaceFirst("^[0-9a-f]{64}",
+                "0".repeat(64)));
+        RuntimeSettings noTimeToCompile = RuntimeSettings.defaults(data).withPackageLimits(
+                new PackageReader.Limits(64L << 20, 256L << 20, 20_000, 1L << 20, Duration.ofNanos(1)));
+        try (TestRuntime restarted = new TestRuntime(noTimeToCompile)) {
+            assertThat(restarted.stub().listExtensions(ListExtensionsRequest.getDefaultInstance()).getExtensionsList())
+                    .as("not served from a cache made against other host classes").isEmpty();
+        }
+        try (TestRuntime restarted = new TestRuntime(RuntimeSettings.defaults(data))) {
+            assertThat(TestRuntime.text(restarted.invoke("demo.greet", "greet", "again"))).isEqualTo("hello, again");
+        }
+        assertThat(readEntry(compiledJars().get(0), "META-INF/capmesh/compiled-against")).isEqualTo(against);
+    }
+
+    @Test
+    void aSourceFunctionRunsInAProcessOfItsOwn() throws Exception {
+        String isolated = greeter("1.0.0", "hello").replace("\"entryClass\": \"demo.Greeter\",",
+                "\"entryClass\": \"demo.Greeter\", \"isolation\": \"process\",").replace(
+                "return \"hello, \" + name;", "return \"hello from \" + ProcessHandle.current().pid();");
+        try (TestRuntime runtime = new TestRuntime(RuntimeSettings.defaults(data))) {
+            runtime.deploy(zip(Map.of("demo/Greeter.java", isolated)));
+            String answer = TestRuntime.text(runtime.invoke("demo.greet", "greet", "Ada"));
+            assertThat(answer).startsWith("hello from ").isNotEqualTo("hello from " + ProcessHandle.current().pid());
         }
     }
 
@@ -254,5 +360,15 @@ class SourcePackagesTest {
             }
         }
         return zipBytes(entries);
+    }
+
+    private static String readEntry(Path jar, String name) throws IOException {
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+            return new String(zip.getInputStream(zip.getEntry(name)).readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static void rewriteEntry(Path jar, String name, String content) throws IOException {
+        Files.write(jar, replaceEntry(Files.readAllBytes(jar), name, content));
     }
 }

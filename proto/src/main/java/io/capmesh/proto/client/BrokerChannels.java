@@ -13,10 +13,10 @@ import java.util.Map;
  *   <li>{@code host1:port1,host2:port2}: several replicas by address;</li>
  *   <li>any gRPC target, such as {@code dns:///broker.capmesh:9090}.</li>
  * </ul>
- * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store; or
- * UNKNOWN, which grpc-java's Netty transport reports as "channel closed" when the connection drops under a call,
- * grpc-java#10120) is tried again on another, up to five attempts within its deadline, so a replica that dies costs
- * its callers nothing but a retry. The broker answers no call with UNKNOWN on purpose. (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
+ * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store) is
+ * tried again on another, up to five attempts within its deadline, so a replica that dies costs its callers nothing
+ * but a retry. A call that repeating cannot harm (every one but Acquire) is also tried again on UNKNOWN, which
+ * grpc-java's Netty transport reports ("channel closed") when the connection drops under a call (grpc-java#10120). (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
  * expires.) Names are looked up again whenever a connection drops, as grpc-java does on Kubernetes.
  */
 public final class BrokerChannels {
@@ -37,6 +37,12 @@ public final class BrokerChannels {
             this.policy = policy;
         }
     }
+
+    private static final String SERVICE = "capmesh.v1.CapabilityBroker";
+
+    /** The broker's calls that may repeat: all but Acquire, a second of which would leave a second lease. */
+    private static final List<String> IDEMPOTENT = List.of("List", "Release", "Renew", "Health", "Watch", "Register",
+            "Heartbeat", "Deregister");
 
     private BrokerChannels() {
     }
@@ -65,13 +71,20 @@ public final class BrokerChannels {
                 // retries stop once failed attempts outnumber tenfold successes by about 50: no storm against a
                 // control plane that is down
                 "retryThrottling", Map.of("maxTokens", 100.0, "tokenRatio", 0.1),
-                "methodConfig", List.of(Map.of(
-                        "name", List.of(Map.of("service", "capmesh.v1.CapabilityBroker")),
-                        "retryPolicy", Map.of(
-                                "maxAttempts", 5.0,
-                                "initialBackoff", "0.05s",
-                                "maxBackoff", "1s",
-                                "backoffMultiplier", 2.0,
-                                "retryableStatusCodes", List.of("UNAVAILABLE", "UNKNOWN")))));
+                "methodConfig", List.of(
+                        retried(List.of(Map.of("service", SERVICE)), List.of("UNAVAILABLE")),
+                        retried(IDEMPOTENT.stream().map(method -> Map.of("service", SERVICE, "method", method))
+                                .toList(), List.of("UNAVAILABLE", "UNKNOWN"))));
+    }
+
+    private static Map<String, ?> retried(List<Map<String, String>> names, List<String> codes) {
+        return Map.of(
+                "name", names,
+                "retryPolicy", Map.of(
+                        "maxAttempts", 5.0,
+                        "initialBackoff", "0.05s",
+                        "maxBackoff", "1s",
+                        "backoffMultiplier", 2.0,
+                        "retryableStatusCodes", codes));
     }
 }

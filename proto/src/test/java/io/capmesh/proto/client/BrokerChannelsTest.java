@@ -1,7 +1,10 @@
 package io.capmesh.proto.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.capmesh.proto.v1.AcquireRequest;
+import io.capmesh.proto.v1.AcquireResponse;
 import io.capmesh.proto.v1.CapabilityBrokerGrpc;
 import io.capmesh.proto.v1.CatalogEntry;
 import io.capmesh.proto.v1.ListCapabilitiesRequest;
@@ -76,10 +79,17 @@ class BrokerChannelsTest {
     }
 
     @Test
-    void aConnectionClosedUnderACallIsTriedAgain() throws Exception {
+    void aConnectionClosedUnderACallThatMayRepeatIsTriedAgainAnAcquireIsNot() throws Exception {
         AtomicInteger calls = new AtomicInteger();
+        AtomicInteger acquires = new AtomicInteger();
         replicas.add(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
                 .addService(new CapabilityBrokerGrpc.CapabilityBrokerImplBase() {
+                    @Override
+                    public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> observer) {
+                        acquires.incrementAndGet();
+                        observer.onError(Status.UNKNOWN.withDescription("channel closed").asRuntimeException());
+                    }
+
                     @Override
                     public void list(ListCapabilitiesRequest request,
                                      StreamObserver<ListCapabilitiesResponse> observer) {
@@ -96,6 +106,10 @@ class BrokerChannelsTest {
                 BrokerChannels.Balancing.ROUND_ROBIN).build();
         assertThat(whoAnswers()).isEqualTo("second attempt");
         assertThat(calls).hasValue(2);
+        // an Acquire repeated could leave a second lease: its UNKNOWN reaches the caller
+        assertThatThrownBy(() -> CapabilityBrokerGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .acquire(AcquireRequest.getDefaultInstance())).hasMessageContaining("UNKNOWN");
+        assertThat(acquires).hasValue(1);
     }
 
     @Test

@@ -277,8 +277,12 @@ public final class PackageReader {
                         + " compile sources; deploy the jar they build to").toException();
             }
             SourceFiles source = SourceFiles.read(manifestBytes, sources, libraries, limits.maxSourceBytes(),
-                    limits.maxExpandedBytes(), name);
+                    limits.maxExpandedBytes(), limits.maxEntries(), name);
             return new Inspected(source.manifest(), CheckedClasses.NONE, source);
+        }
+        if (manifestBytes == null && !sources.isEmpty()) {
+            throw Problem.invalid(name + " holds both Java sources and class files, and no " + ExtensionManifest.PATH
+                    + "; send the sources alone (the runtime compiles them) or a jar with its manifest").toException();
         }
         if (manifestBytes == null) {
             throw Problem.invalid(name + " has no " + ExtensionManifest.PATH
@@ -335,7 +339,7 @@ public final class PackageReader {
         return dot < 0 ? "" : entryClass.substring(0, dot + 1).replace('.', '/');
     }
 
-    private static void forbiddenCalls(byte[] classFile, String entry, List<String> found) {
+    static void forbiddenCalls(byte[] classFile, String entry, List<String> found) {
         try {
             for (ClassFileScanner.MethodRef call : ClassFileScanner.scan(classFile).methods()) {
                 if (FORBIDDEN_CALLS.contains(call)) {

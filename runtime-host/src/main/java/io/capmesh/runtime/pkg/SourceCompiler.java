@@ -1,22 +1,27 @@
 package io.capmesh.runtime.pkg;
 
-import io.capmesh.extension.api.Extension;
 import io.capmesh.runtime.Problem;
 import io.grpc.Status;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.module.ModuleDescriptor;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.ResourceBundle;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jdt.core.compiler.CategorizedProblem;
 import org.eclipse.jdt.core.compiler.CompilationProgress;
 import org.eclipse.jdt.internal.compiler.ClassFile;
@@ -48,10 +53,25 @@ public final class SourceCompiler {
     /** Packages that exported to everyone by a module of the JDK: what an extension may use of it. */
     private static final Set<String> JDK_EXPORTED = jdkExportedPackages();
 
+    /** The most diagnostics one answer lists: a status travels in a header, which clients take up to 8 KiB of. */
+    private static final int MAX_DIAGNOSTICS = 40;
+    private static final int MAX_DIAGNOSTICS_CHARS = 4_000;
+
     private final ClassLoader hostLoader;
     private final List<String> sharedPackages;
     private final Duration deadline;
     private final String environment;
+    /** Compiles at once: each takes a core, and a flood of them must not take the runtime's calls' cores. */
+    private final Semaphore compiles = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+
+    /**
+     * What a compile made.
+     *
+     * @param classes         the class files, by entry name
+     * @param compiledAgainst each host class it read (shared packages), by entry name, to its SHA-256 (hex)
+     */
+    public record Output(Map<String, byte[]> classes, Map<String, String> compiledAgainst) {
+    }
 
     /**
      * @param hostLoader     where the shared packages' classes come from
@@ -62,13 +82,13 @@ public final class SourceCompiler {
         this.hostLoader = hostLoader;
         this.sharedPackages = List.copyOf(sharedPackages);
         this.deadline = deadline;
-        this.environment = "ecj " + ecjVersion() + "; release " + RELEASE + "; extension-api "
-                + Extension.class.getPackage().getImplementationVersion() + "; shared " + this.sharedPackages;
+        this.environment = "ecj " + ecjVersion() + "; release " + RELEASE + "; java " + Runtime.version()
+                + "; shared " + this.sharedPackages;
     }
 
     /**
-     * What a compile's output depends on besides the package's bytes: the compiler's version, the release, the
-     * extension API's version and the shared packages. Part of the compiled-package cache's key.
+     * What a compile's output depends on besides the package's bytes and the host classes it reads: the compiler's
+     * version, the release, the JDK's and the shared packages. Part of the compiled-package cache's key.
      */
     public String environment() {
         return environment;
@@ -79,41 +99,98 @@ public final class SourceCompiler {
     }
 
     /**
-     * Compiles the sources, or fails with INVALID_ARGUMENT listing every error as {@code file:line:column: message},
-     * or with DEADLINE_EXCEEDED.
+     * Whether the host classes a compile read are still those: compiled classes that call into a changed API
+     * would fail as they run.
+     *
+     * @param compiledAgainst as {@link Output#compiledAgainst}, or null when unknown
+     */
+    public boolean unchangedSince(Map<String, String> compiledAgainst) {
+        if (compiledAgainst == null) {
+            return false;
+        }
+        for (Map.Entry<String, String> type : compiledAgainst.entrySet()) {
+            byte[] bytes = read(hostLoader, type.getKey());
+            if (bytes == null || !sha256(bytes).equals(type.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Compiles the sources, or fails with INVALID_ARGUMENT listing the errors as {@code file:line:column: message},
+     * DEADLINE_EXCEEDED, or RESOURCE_EXHAUSTED when the runtime is busy compiling others.
      *
      * @param sources  file name in the package to its text
      * @param bundled  class files the package bundles, by entry name ({@code com/acme/Lib.class})
      * @param name     how to call the package in messages
-     * @return the compiled class files, by entry name
      */
-    public Map<String, byte[]> compile(Map<String, String> sources, Map<String, byte[]> bundled, String name) {
+    public Output compile(Map<String, String> sources, Map<String, byte[]> bundled, String name) {
         long stopAt = System.nanoTime() + deadline.toNanos();
-        CompilationProgress progress = new Deadline(stopAt);
+        try {
+            if (!compiles.tryAcquire(deadline.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw Problem.exhausted(name + " was not compiled: this runtime is busy compiling "
+                        + "other packages; try again").toException();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Problem(Status.Code.CANCELLED, name + " was not compiled: the runtime is stopping")
+                    .toException();
+        }
+        try {
+            return compileWithin(sources, bundled, name, new Deadline(stopAt));
+        } finally {
+            compiles.release();
+        }
+    }
+
+    private Output compileWithin(Map<String, String> sources, Map<String, byte[]> bundled, String name,
+                                 Deadline progress) {
         Map<String, byte[]> classes = new LinkedHashMap<>();
         List<String> errors = new ArrayList<>();
-        ICompilationUnit[] units = sources.entrySet().stream()
+        ICompilationUnit[] units = new TreeMap<>(sources).entrySet().stream()
                 .map(source -> new CompilationUnit(source.getValue().toCharArray(), source.getKey(), "UTF-8"))
                 .toArray(ICompilationUnit[]::new);
-        Compiler compiler = new Compiler(new VisibleTypes(bundled), DefaultErrorHandlingPolicies.proceedWithAllProblems(),
-                options(), result -> collect(result, classes, errors), new DefaultProblemFactory(Locale.ROOT), null,
-                progress);
+        VisibleTypes types = new VisibleTypes(bundled, progress);
+        Compiler compiler = new Compiler(types, DefaultErrorHandlingPolicies.proceedWithAllProblems(), options(),
+                result -> collect(result, classes, errors), new DefaultProblemFactory(Locale.ROOT), null, progress);
         try {
             compiler.compile(units);
+        } catch (StackOverflowError e) {
+            throw Problem.invalid(name + " is nested too deeply to compile; split its expressions or classes")
+                    .toException();
         } catch (RuntimeException e) {
             if (!progress.isCanceled()) {
-                throw Problem.invalid(name + " could not be compiled: " + e).toException();
+                throw new Problem(Status.Code.INTERNAL, name + " could not be compiled, through no fault of its"
+                        + " sources: " + e).toException();
             }
         }
         if (progress.isCanceled()) {
-            throw new Problem(Status.Code.DEADLINE_EXCEEDED, name + " did not compile within " + deadline
-                    .toMillis() + " ms (capmesh.runtime.compile-timeout); nothing was deployed").toException();
+            throw new Problem(Status.Code.DEADLINE_EXCEEDED, name + " did not compile within " + describe(deadline)
+                    + " (capmesh.runtime.compile-timeout); nothing was deployed").toException();
         }
         if (!errors.isEmpty()) {
             throw Problem.invalid(name + " does not compile (" + errors.size() + " error(s)):\n"
-                    + String.join("\n", errors)).toException();
+                    + listed(errors)).toException();
         }
-        return classes;
+        return new Output(classes, types.read());
+    }
+
+    /** The first diagnostics, as many as a status can carry. */
+    private static String listed(List<String> errors) {
+        StringBuilder listed = new StringBuilder();
+        int shown = 0;
+        for (String error : errors) {
+            if (shown == MAX_DIAGNOSTICS || listed.length() + error.length() > MAX_DIAGNOSTICS_CHARS) {
+                break;
+            }
+            listed.append(shown++ == 0 ? "" : "\n").append(error);
+        }
+        return shown < errors.size() ? listed + "\n... and " + (errors.size() - shown) + " more" : listed.toString();
+    }
+
+    private static String describe(Duration duration) {
+        return duration.toMillis() > 0 ? duration.toMillis() + " ms" : duration.toNanos() + " ns";
     }
 
     private static void collect(CompilationResult result, Map<String, byte[]> classes, List<String> errors) {
@@ -148,7 +225,10 @@ public final class SourceCompiler {
         return new CompilerOptions(settings);
     }
 
-    /** Cancels the compile once its deadline has passed; ECJ asks between its phases and units. */
+    /**
+     * Cancels the compile once its deadline has passed: ECJ asks between its phases and units, and every type it
+     * looks up checks too, so that one unit that takes long is stopped within it.
+     */
     private static final class Deadline extends CompilationProgress {
         private final long stopAt;
         private volatile boolean canceled;
@@ -160,6 +240,12 @@ public final class SourceCompiler {
         @Override
         public boolean isCanceled() {
             return canceled || (canceled = System.nanoTime() - stopAt > 0);
+        }
+
+        void check() {
+            if (isCanceled()) {
+                throw new Cancelled();
+            }
         }
 
         @Override
@@ -179,13 +265,27 @@ public final class SourceCompiler {
         }
     }
 
-    /** The types a compile may resolve: bundled classes, the host's shared packages, the JDK's exported API. */
+    /** Ends a compile from within a lookup once its deadline has passed. */
+    private static final class Cancelled extends RuntimeException {
+        Cancelled() {
+            super("the compile's deadline passed", null, false, false);
+        }
+    }
+
+    /**
+     * The types a compile may resolve, looked up in the order the extension's loader will: the host's shared
+     * packages, then the package's bundled classes, then the JDK's exported API.
+     */
     private final class VisibleTypes implements INameEnvironment {
         private final Map<String, byte[]> bundled;
         private final Set<String> bundledPackages = new HashSet<>();
+        private final Deadline deadline;
+        /** The host classes read, by entry name, with their digests. */
+        private final Map<String, String> read = new TreeMap<>();
 
-        VisibleTypes(Map<String, byte[]> bundled) {
+        VisibleTypes(Map<String, byte[]> bundled, Deadline deadline) {
             this.bundled = bundled;
+            this.deadline = deadline;
             bundled.keySet().forEach(entry -> {
                 for (int slash = entry.lastIndexOf('/'); slash > 0; slash = entry.lastIndexOf('/', slash - 1)) {
                     bundledPackages.add(entry.substring(0, slash));
@@ -211,11 +311,26 @@ public final class SourceCompiler {
             return find(path.append(typeName).toString());
         }
 
+        synchronized Map<String, String> read() {
+            return Map.copyOf(read);
+        }
+
         private NameEnvironmentAnswer find(String path) {
+            deadline.check();
             String entry = path + ".class";
-            byte[] bytes = bundled.get(entry);
-            if (bytes == null) {
-                bytes = read(visible(path), entry);
+            byte[] bytes;
+            if (shared(path)) {
+                bytes = SourceCompiler.read(hostLoader, entry);
+                if (bytes != null) {
+                    synchronized (this) {
+                        read.put(entry, sha256(bytes));
+                    }
+                }
+            } else {
+                bytes = bundled.get(entry);
+                if (bytes == null && jdk(path)) {
+                    bytes = SourceCompiler.read(ClassLoader.getPlatformClassLoader(), entry);
+                }
             }
             if (bytes == null) {
                 return null;
@@ -227,30 +342,19 @@ public final class SourceCompiler {
             }
         }
 
-        /** The loader the extension would get this type from, or null if it would not see it. */
-        private ClassLoader visible(String path) {
+        private boolean shared(String path) {
             String dotted = path.replace('/', '.');
-            if (sharedPackages.stream().anyMatch(dotted::startsWith)) {
-                return hostLoader;
-            }
-            int slash = path.lastIndexOf('/');
-            return slash > 0 && JDK_EXPORTED.contains(dotted.substring(0, slash))
-                    ? ClassLoader.getPlatformClassLoader() : null;
+            return sharedPackages.stream().anyMatch(dotted::startsWith);
         }
 
-        private static byte[] read(ClassLoader loader, String entry) {
-            if (loader == null) {
-                return null;
-            }
-            try (InputStream in = loader.getResourceAsStream(entry)) {
-                return in == null ? null : in.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+        private boolean jdk(String path) {
+            int slash = path.lastIndexOf('/');
+            return slash > 0 && JDK_EXPORTED.contains(path.substring(0, slash).replace('/', '.'));
         }
 
         @Override
         public boolean isPackage(char[][] parentPackageName, char[] packageName) {
+            deadline.check();
             if (Character.isUpperCase(packageName[0])) {
                 return false; // a type's name by convention, which keeps the lookups below to the few that matter
             }
@@ -267,6 +371,22 @@ public final class SourceCompiler {
 
         @Override
         public void cleanup() {
+        }
+    }
+
+    private static byte[] read(ClassLoader loader, String entry) {
+        try (InputStream in = loader.getResourceAsStream(entry)) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
         }
     }
 

@@ -10,9 +10,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.ZipEntry;
@@ -20,7 +22,7 @@ import java.util.zip.ZipInputStream;
 
 /**
  * A source package as its checks read it: Java sources ({@code .java} entries, in any folders), the manifest, and
- * the classes of the jars it bundles ({@code lib/*.jar}). The manifest is {@code META-INF/capmesh/extension.json},
+ * what the jars it bundles hold ({@code lib/*.jar}), merged as a shade would. The manifest is {@code META-INF/capmesh/extension.json},
  * or, for a package of one source file, a comment that opens the file:
  * <pre>
  * /* capmesh:extension.json
@@ -28,11 +30,13 @@ import java.util.zip.ZipInputStream;
  * *&#47;
  * </pre>
  *
- * @param manifest what the package declares
- * @param sources  file name in the package to its text
- * @param bundled  the bundled jars' class files, by entry name
+ * @param manifest  what the package declares
+ * @param sources   file name in the package to its text, sorted by name
+ * @param bundled   the bundled jars' class files, by entry name
+ * @param resources the bundled jars' other files (their service declarations merged), by entry name
  */
-public record SourceFiles(ExtensionManifest manifest, Map<String, String> sources, Map<String, byte[]> bundled) {
+public record SourceFiles(ExtensionManifest manifest, Map<String, String> sources, Map<String, byte[]> bundled,
+                          Map<String, byte[]> resources) {
 
     /** Where a package's bundled jars are. */
     public static final String LIBRARIES = "lib/";
@@ -58,12 +62,13 @@ public record SourceFiles(ExtensionManifest manifest, Map<String, String> source
      * @param sources       the {@code .java} entries' bytes, by entry name
      * @param libraries     the bundled jars' bytes, by entry name
      * @param maxSourceSize the most bytes all sources together may have
-     * @param maxExpanded   the most bytes the bundled jars' classes may inflate to
+     * @param maxExpanded   the most bytes the bundled jars may inflate to
+     * @param maxEntries    the most entries the bundled jars may hold together
      */
     public static SourceFiles read(byte[] manifest, Map<String, byte[]> sources, Map<String, byte[]> libraries,
-                                   long maxSourceSize, long maxExpanded, String name) {
+                                   long maxSourceSize, long maxExpanded, int maxEntries, String name) {
         long total = 0;
-        Map<String, String> texts = new LinkedHashMap<>();
+        Map<String, String> texts = new TreeMap<>();
         for (Map.Entry<String, byte[]> source : sources.entrySet()) {
             checkName(source.getKey(), name);
             total += source.getValue().length;
@@ -90,13 +95,13 @@ public record SourceFiles(ExtensionManifest manifest, Map<String, String> source
             throw Problem.invalid(name + " has " + texts.size() + " sources and no " + ExtensionManifest.PATH
                     + "; a manifest in a source's opening comment is for a package of one source").toException();
         }
-        Map<String, byte[]> bundled = new LinkedHashMap<>();
-        long expanded = 0;
+        Unpacked unpacked = new Unpacked(maxExpanded, maxEntries, name);
         for (Map.Entry<String, byte[]> library : libraries.entrySet()) {
             checkName(library.getKey(), name);
-            expanded = classes(library.getKey(), library.getValue(), bundled, expanded, maxExpanded, name);
+            unpacked.add(library.getKey(), library.getValue());
         }
-        return new SourceFiles(declared, Map.copyOf(texts), Map.copyOf(bundled));
+        return new SourceFiles(declared, Collections.unmodifiableMap(texts), Map.copyOf(unpacked.classes),
+                Map.copyOf(unpacked.resources));
     }
 
     /** Names are only ever shown in messages, yet one that climbs out of the package says it was not made here. */
@@ -124,33 +129,75 @@ public record SourceFiles(ExtensionManifest manifest, Map<String, String> source
         }
     }
 
-    private static long classes(String jar, byte[] bytes, Map<String, byte[]> into, long expanded, long max,
-                                String name) {
-        List<String> entries = new ArrayList<>();
-        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
-            for (ZipEntry entry = zip.getNextEntry(); entry != null; entry = zip.getNextEntry()) {
-                if (entry.isDirectory() || !entry.getName().endsWith(".class")
-                        || entry.getName().startsWith("META-INF/")) {
-                    continue;
+    /** The bundled jars' entries, as a shade would merge them, within the package's limits. */
+    private static final class Unpacked {
+        private final Map<String, byte[]> classes = new LinkedHashMap<>();
+        private final Map<String, byte[]> resources = new LinkedHashMap<>();
+        private final long maxExpanded;
+        private final int maxEntries;
+        private final String name;
+        private long expanded;
+        private int entries;
+
+        Unpacked(long maxExpanded, int maxEntries, String name) {
+            this.maxExpanded = maxExpanded;
+            this.maxEntries = maxEntries;
+            this.name = name;
+        }
+
+        void add(String jar, byte[] bytes) {
+            List<String> twice = new ArrayList<>();
+            try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(bytes))) {
+                for (ZipEntry entry = zip.getNextEntry(); entry != null; entry = zip.getNextEntry()) {
+                    if (++entries > maxEntries) {
+                        throw Problem.invalid(name + ": the bundled jars hold more than " + maxEntries
+                                + " entries (capmesh.runtime.max-package-entries)").toException();
+                    }
+                    String path = entry.getName();
+                    if (entry.isDirectory() || !kept(path)) {
+                        continue;
+                    }
+                    byte[] content = zip.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxExpanded - expanded + 1));
+                    expanded += content.length;
+                    if (expanded > maxExpanded) {
+                        throw Problem.invalid(name + ": the bundled jars expand to more than " + maxExpanded
+                                + " bytes (at " + jar + "!" + path + ")").toException();
+                    }
+                    if (path.endsWith(".class")) {
+                        if (classes.putIfAbsent(path, content) != null) {
+                            twice.add(path);
+                        }
+                    } else if (path.startsWith("META-INF/services/") && resources.containsKey(path)) {
+                        resources.merge(path, content, SourceFiles::lines);
+                    } else {
+                        resources.putIfAbsent(path, content);
+                    }
                 }
-                byte[] classFile = zip.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max - expanded + 1));
-                expanded += classFile.length;
-                if (expanded > max) {
-                    throw Problem.invalid(name + ": the bundled jars expand to more than " + max
-                            + " bytes of classes (at " + jar + "!" + entry.getName() + ")").toException();
-                }
-                if (into.putIfAbsent(entry.getName(), classFile) != null) {
-                    entries.add(entry.getName());
-                }
+            } catch (IOException e) {
+                throw Problem.invalid(name + ": the bundled " + jar + " is not a readable jar (" + e.getMessage()
+                        + ")").toException();
             }
-        } catch (IOException e) {
-            throw Problem.invalid(name + ": the bundled " + jar + " is not a readable jar (" + e.getMessage() + ")")
-                    .toException();
+            if (!twice.isEmpty()) {
+                throw Problem.invalid(name + ": " + jar + " holds classes another bundled jar holds too: "
+                        + String.join(", ", twice.subList(0, Math.min(5, twice.size())))).toException();
+            }
         }
-        if (!entries.isEmpty()) {
-            throw Problem.invalid(name + ": " + jar + " holds classes another bundled jar holds too: "
-                    + String.join(", ", entries.subList(0, Math.min(5, entries.size())))).toException();
+
+        /** A jar's own metadata, signatures and module descriptor describe that jar, not the package. */
+        private static boolean kept(String path) {
+            String upper = path.toUpperCase(java.util.Locale.ROOT);
+            return !path.equals("module-info.class") && !upper.equals("META-INF/MANIFEST.MF")
+                    && !upper.startsWith("META-INF/VERSIONS/") && !upper.startsWith("META-INF/MAVEN/")
+                    && !(upper.startsWith("META-INF/") && (upper.endsWith(".SF") || upper.endsWith(".RSA")
+                    || upper.endsWith(".DSA") || upper.endsWith(".EC")));
         }
-        return expanded;
+    }
+
+    private static byte[] lines(byte[] first, byte[] second) {
+        byte[] joined = new byte[first.length + 1 + second.length];
+        System.arraycopy(first, 0, joined, 0, first.length);
+        joined[first.length] = '\n';
+        System.arraycopy(second, 0, joined, first.length + 1, second.length);
+        return joined;
     }
 }

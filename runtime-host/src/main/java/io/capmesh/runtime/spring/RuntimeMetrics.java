@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -94,6 +95,14 @@ final class RuntimeMetrics implements RuntimeListener {
                 .description("exits and halts extension code asked for and the runtime refused")
                 .tags("extension", exit.extensionId(), "version", exit.version())
                 .register(registry).increment();
+    }
+
+    @Override
+    public void swept(List<Path> files) {
+        files.forEach(file -> Counter.builder("capmesh.runtime.packages.swept")
+                .description("package files the scheduled sweep removed, unused for long: compiled sources"
+                        + " (kind=compiled) and copies of accepted jars (kind=jars)")
+                .tags("kind", file.getParent().getFileName().toString()).register(registry).increment());
     }
 
     @Override

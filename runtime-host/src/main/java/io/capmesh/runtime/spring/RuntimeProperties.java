@@ -3,6 +3,7 @@ package io.capmesh.runtime.spring;
 import io.capmesh.runtime.RuntimeSettings;
 import io.capmesh.runtime.isolation.IsolationSettings;
 import io.capmesh.runtime.pkg.PackageReader;
+import io.capmesh.runtime.pkg.PackageSweep;
 import io.capmesh.runtime.reclaim.LeakPaths;
 import io.capmesh.signing.PackageVerifier;
 import io.capmesh.signing.SignaturePolicy;
@@ -44,6 +45,7 @@ import org.springframework.util.unit.DataSize;
  * @param isolation          how extensions that ask for process isolation run in their child JVMs
  * @param leakPaths          when a leaked extension's reference path is looked for in a heap dump
  * @param recovery           what a start does after the runtime ended abnormally: crash-loop quarantine, safe mode
+ * @param sweep              when package files unused for long go: compiled sources, copies of accepted jars
  */
 @ConfigurationProperties("capmesh.runtime")
 public record RuntimeProperties(
@@ -69,7 +71,21 @@ public record RuntimeProperties(
         @DefaultValue Signatures signatures,
         @DefaultValue Isolation isolation,
         @DefaultValue LeakPathSettings leakPaths,
-        @DefaultValue Recovery recovery) {
+        @DefaultValue Recovery recovery,
+        @DefaultValue Sweep sweep) {
+
+    /**
+     * {@code capmesh.runtime.sweep.*}: the scheduled maintenance of the package files the runtime keeps.
+     *
+     * @param unusedFor a compiled source package, or a copy of an accepted jar, that no extension has used for this
+     *                  long is removed (deployed extensions stay deployed: the store keeps its own copy)
+     * @param every     how often to look
+     */
+    public record Sweep(@DefaultValue("24h") Duration unusedFor, @DefaultValue("6h") Duration every) {
+        PackageSweep.Settings toSettings() {
+            return new PackageSweep.Settings(unusedFor, every);
+        }
+    }
 
     /**
      * {@code capmesh.runtime.recovery.*}.
@@ -191,6 +207,6 @@ public record RuntimeProperties(
                         maxSourceSize.toBytes(), compileTimeout),
                 Math.toIntExact(maxPayloadSize.toBytes()), maxCallTime, drainTimeout, reclaimWindow,
                 maxConcurrentCalls, sharedPackages, extensions, signatures.verifier(), isolation.toSettings(),
-                maxQueuedCalls, idleEviction, leakPaths.toSettings(), recovery.toSettings());
+                maxQueuedCalls, idleEviction, leakPaths.toSettings(), recovery.toSettings(), sweep.toSettings());
     }
 }

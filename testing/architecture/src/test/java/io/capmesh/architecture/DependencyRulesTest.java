@@ -18,6 +18,7 @@ import com.tngtech.archunit.library.dependencies.SliceAssignment;
 import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import com.tngtech.archunit.library.dependencies.SlicesRuleDefinition;
 import io.capmesh.architecture.Modules.Layer;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -25,8 +26,8 @@ import org.junit.jupiter.api.Test;
 /** The dependency rules of docs/architecture.md ("Dependency rules"), each test one rule, in the page's order. */
 class DependencyRulesTest {
 
-    /** What an extension may use of capmesh: the API and the packages a tier lends its extensions. */
-    private static final Set<String> EXTENSION_VISIBLE = Set.of("extension-api", "lib/crypto-keys-api");
+    /** What a tier lends its extensions of capmesh's own, by the extension modules that tier runs. */
+    private static final Map<String, Set<String>> LENT = Map.of("extensions/crypto", Set.of("lib/crypto-keys-api"));
 
     @Test
     void everyModuleHasItsPlaceInTheRules() {
@@ -104,9 +105,9 @@ class DependencyRulesTest {
     @Test
     void extensionsSeeOnlyTheExtensionApiAndSharedPackages() {
         classes().that(inLayer(Layer.EXTENSION))
-                .should(useOfCapmeshOnly("the extension API, the packages a tier shares with its extensions"
-                        + " (lib/crypto-keys-api) and their own module", (origin, target) ->
-                        EXTENSION_VISIBLE.contains(target) || target.equals(origin)))
+                .should(useOfCapmeshOnly("the extension API, the packages their tier lends them (the crypto tier's"
+                        + " lib/crypto-keys-api) and their own module", (origin, target) -> target.equals("extension-api")
+                        || target.equals(origin) || LENT.getOrDefault(origin, Set.of()).contains(target)))
                 .andShould().onlyDependOnClassesThat(not(resideInAPackage("org.springframework..")))
                 .because("an extension's loader sees the JDK, the extension API, its tier's shared packages and its"
                         + " own jar, nothing of the host")

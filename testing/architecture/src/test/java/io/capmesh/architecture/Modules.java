@@ -104,15 +104,31 @@ final class Modules {
         }
         Map<Path, String> directories = new LinkedHashMap<>();
         try (Stream<Path> poms = Files.find(REPOSITORY, 3, (path, attributes) -> path.endsWith("pom.xml"))) {
-            poms.map(Path::getParent).filter(module -> !module.equals(REPOSITORY)).sorted()
-                    .filter(module -> !REPOSITORY.relativize(module).toString().contains("target"))
-                    .filter(module -> Files.isDirectory(module.resolve("target/classes")))
-                    .forEach(module -> directories.put(module.resolve("target/classes"),
-                            REPOSITORY.relativize(module).toString().replace('\\', '/')));
+            for (Path module : poms.map(Path::getParent).filter(module -> !module.equals(REPOSITORY)).sorted()
+                    .filter(module -> !inBuildOutput(REPOSITORY.relativize(module))).toList()) {
+                String name = REPOSITORY.relativize(module).toString().replace('\\', '/');
+                if (Files.isDirectory(module.resolve("src/main/java"))
+                        && !Files.isDirectory(module.resolve("target/classes"))) {
+                    throw new IllegalStateException(name + " has sources but no target/classes: build the modules"
+                            + " first (./mvnw install -DskipTests), or the rules would pass without its classes");
+                }
+                if (Files.isDirectory(module.resolve("target/classes"))) {
+                    directories.put(module.resolve("target/classes"), name);
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return directories;
+    }
+
+    private static boolean inBuildOutput(Path relative) {
+        for (Path part : relative) {
+            if (part.toString().equals("target")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Map<String, Layer> places(Object... patternsAndLayers) {

@@ -28,7 +28,7 @@ final class ServiceSettings {
     record Setting(String defaultValue, String type) {}
 
     /** {@code bin/service}'s names for the services, to their modules. */
-    static final Map<String, String> SERVICES = Map.of("broker", "broker-service",
+    static final Map<String, String> SERVICES = services("broker", "broker-service",
             "core-runtime", "core-runtime-service", "data-runtime", "data-runtime-service",
             "ml-runtime", "ml-runtime-service", "crypto-runtime", "crypto-runtime-service");
 
@@ -97,6 +97,15 @@ final class ServiceSettings {
                     new Setting(defaultValue, property.path("type").asString("")),
                     (a, b) -> a.defaultValue().isEmpty() ? b : a);
         }
+    }
+
+    /** In the order given, so that merging them is the same in every run. */
+    private static Map<String, String> services(String... namesAndModules) {
+        Map<String, String> services = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndModules.length; i += 2) {
+            services.put(namesAndModules[i], namesAndModules[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(services);
     }
 
     static List<String> names() {
