@@ -77,8 +77,8 @@ final class SourceFunctions {
         table.row("of which the compile", ms(compile, 50), ms(compile, 99), ms(compile, 100));
         table.row("edit swapped in, to its first answer", ms(edit, 50), ms(edit, 99), ms(edit, 100));
         table.row("the same sources again, from the cache", ms(cached, 50), ms(cached, 99), ms(cached, 100));
-        table.row("the JVM's first compile (the compiler's classes loading)", Table.millis(coldMicros / 1_000.0),
-                "-", "-");
+        table.row("the JVM's first deploy from source (the compiler's classes loading)",
+                Table.millis(coldMicros / 1_000.0), "-", "-");
         report.add(table);
         double firstP50 = first.getValueAtPercentile(50) / 1e6;
         double cachedP50 = cached.getValueAtPercentile(50) / 1e6;

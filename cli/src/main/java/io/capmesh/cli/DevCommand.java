@@ -14,19 +14,22 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -37,7 +40,7 @@ import picocli.CommandLine.Parameters;
         description = {"The author's loop: deploys the sources at PATH (a folder or one .java file, as deploy"
                 + " --source takes them), then on every save swaps the new sources in. Each round prints the compile"
                 + " time, the swap time, the old version's reclamation verdict and the answer to a sample call"
-                + " (--call), or every compile error. Each round's version is the manifest's with -dev.N appended,"
+                + " (--call), or the compile errors. Each round's version is the manifest's with -dev.N appended,"
                 + " so an unchanged manifest swaps again and again.",
                 "Ctrl-C stops watching; the last good version keeps serving."})
 final class DevCommand implements Callable<Integer> {
@@ -208,12 +211,29 @@ final class DevCommand implements Callable<Integer> {
                     StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.ENTRY_DELETE);
             return;
         }
-        try (Stream<Path> folders = Files.walk(path)) {
-            for (Path each : folders.filter(Files::isDirectory).filter(this::isSourceFolder).toList()) {
-                each.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
-                        StandardWatchEventKinds.ENTRY_DELETE);
+        Files.walkFileTree(path, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path folder, BasicFileAttributes attributes) throws IOException {
+                if (!isSourceFolder(folder)) {
+                    return FileVisitResult.SKIP_SUBTREE; // build output is not watched, nor walked
+                }
+                try {
+                    folder.register(watcher, StandardWatchEventKinds.ENTRY_CREATE,
+                            StandardWatchEventKinds.ENTRY_MODIFY, StandardWatchEventKinds.ENTRY_DELETE);
+                } catch (NoSuchFileException gone) {
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+                return FileVisitResult.CONTINUE;
             }
-        }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE; // gone while walked
+                }
+                throw e;
+            }
+        });
     }
 
     /** Blocks until something under the path changed and then stayed quiet for a moment. */
@@ -238,13 +258,8 @@ final class DevCommand implements Callable<Integer> {
         }
     }
 
-    /** Build output and hidden folders under the path change on every build, and hold no sources. */
+    /** Build output, hidden folders and tests under the path change without changing the extension's sources. */
     private boolean isSourceFolder(Path folder) {
-        for (Path part : path.toAbsolutePath().normalize().relativize(folder.toAbsolutePath().normalize())) {
-            if (part.toString().startsWith(".") || part.toString().equals("target")) {
-                return false;
-            }
-        }
-        return true;
+        return ExtensionJar.isSourceFolder(path, folder);
     }
 }

@@ -6,11 +6,13 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -32,7 +34,7 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
 
     static final String MANIFEST = "META-INF/capmesh/extension.json";
 
-    /** Folders of a source tree that hold no sources of the extension: build output. */
+    /** Folders at the top of a source tree that hold no sources of the extension: build output. */
     private static final Set<String> NOT_SOURCES = Set.of("target", "build", "out");
 
     /** The manifest of a one-file source package, in the comment that opens it (as the runtime reads it). */
@@ -91,13 +93,8 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
         List<String> manifests = new ArrayList<>();
         try {
             if (Files.isDirectory(path)) {
-                try (Stream<Path> files = Files.walk(path)) {
-                    for (Path file : files.filter(Files::isRegularFile).toList()) {
+                for (Path file : sourceFiles(path)) {
                         String entry = path.relativize(file).toString().replace('\\', '/');
-                        if (Arrays.stream(entry.split("/")).anyMatch(part -> part.startsWith(".")
-                                || NOT_SOURCES.contains(part)) || entry.startsWith("src/test/")) {
-                            continue; // build output, hidden folders and tests are not the extension's sources
-                        }
                         if (entry.endsWith(".java")) {
                             entries.put(entry, Files.readAllBytes(file));
                         } else if (entry.equals("extension.json") || entry.endsWith("/" + MANIFEST)
@@ -107,7 +104,6 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
                         } else if (entry.matches("lib/[^/]+\\.jar")) {
                             entries.put(entry, Files.readAllBytes(file));
                         }
-                    }
                 }
                 if (entries.keySet().stream().noneMatch(entry -> entry.endsWith(".java"))) {
                     throw CliFailure.usage("no .java files under " + path);
@@ -147,6 +143,53 @@ record ExtensionJar(Path path, byte[] bytes, Optional<Manifest> manifest) {
             }
         }
         return new ExtensionJar(path, pack(entries), manifest == null ? Optional.empty() : manifest(manifest));
+    }
+
+    /**
+     * Whether a folder under a source tree may hold the extension's sources: not a hidden one, not the tree's build
+     * output ({@code target}, {@code build}, {@code out} at its top) and not its tests ({@code src/test}).
+     */
+    static boolean isSourceFolder(Path root, Path folder) {
+        Path relative = root.toAbsolutePath().normalize().relativize(folder.toAbsolutePath().normalize());
+        if (relative.toString().isEmpty()) {
+            return true;
+        }
+        for (Path part : relative) {
+            if (part.toString().startsWith(".")) {
+                return false;
+            }
+        }
+        return !NOT_SOURCES.contains(relative.getName(0).toString())
+                && !relative.toString().replace('\\', '/').matches("src/test(/.*)?");
+    }
+
+    /** The files of a source tree's source folders; files that vanish while it is walked (a build) are passed by. */
+    private static List<Path> sourceFiles(Path root) throws IOException {
+        List<Path> files = new ArrayList<>();
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path folder, BasicFileAttributes attributes) {
+                return isSourceFolder(root, folder) ? FileVisitResult.CONTINUE : FileVisitResult.SKIP_SUBTREE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) {
+                if (attributes.isRegularFile()) {
+                    files.add(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+        });
+        files.sort(null);
+        return files;
     }
 
     private static byte[] withSuffix(byte[] manifest, String suffix, Path path) {

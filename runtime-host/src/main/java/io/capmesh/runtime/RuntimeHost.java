@@ -40,8 +40,8 @@ public final class RuntimeHost implements AutoCloseable {
     private final RuntimeSettings settings;
     private final RenewableExecutor callExecutor = new RenewableExecutor("capmesh-call");
     private final ScheduledThreadPoolExecutor timers;
-    private final ScheduledThreadPoolExecutor hibernation = new ScheduledThreadPoolExecutor(1, task -> {
-        Thread thread = new Thread(task, "capmesh-hibernation");
+    private final ScheduledThreadPoolExecutor maintenance = new ScheduledThreadPoolExecutor(1, task -> {
+        Thread thread = new Thread(task, "capmesh-maintenance");
         thread.setDaemon(true);
         return thread;
     });
@@ -114,7 +114,7 @@ public final class RuntimeHost implements AutoCloseable {
                 settings.drainTimeout(), journal);
         this.endpoint = new RuntimeGrpcService(runtime, callExecutor, timers, settings.maxCallTime());
         this.sweeper = new PackageSweep(List.of(settings.dataDirectory().resolve("jars"),
-                settings.dataDirectory().resolve("compiled")), runtime::packagesInUse, Clock.systemUTC());
+                settings.dataDirectory().resolve("compiled")), runtime::packagesInUse, reader, Clock.systemUTC());
     }
 
     public ExtensionRuntime runtime() {
@@ -164,11 +164,12 @@ public final class RuntimeHost implements AutoCloseable {
         }
         timers.scheduleWithFixedDelay(runtime::saveCounts, 10, 10, TimeUnit.SECONDS);
         long sweepEvery = settings.sweep().every().toMillis();
-        timers.scheduleWithFixedDelay(this::sweep, sweepEvery, sweepEvery, TimeUnit.MILLISECONDS);
+        // not on the call deadlines' thread: it lists, stats and deletes files
+        maintenance.scheduleWithFixedDelay(this::sweep, sweepEvery, sweepEvery, TimeUnit.MILLISECONDS);
         long idle = settings.idleEviction().toMillis();
         if (idle > 0) {
             // on its own thread: verifying a reclamation takes a while and must not hold up the call deadlines
-            hibernation.scheduleWithFixedDelay(() -> {
+            maintenance.scheduleWithFixedDelay(() -> {
                 try {
                     runtime.hibernateIdle(settings.idleEviction());
                 } catch (RuntimeException e) { // a failed round must not end the schedule
@@ -204,7 +205,7 @@ public final class RuntimeHost implements AutoCloseable {
     public void close() {
         try {
             timers.shutdownNow();
-            hibernation.shutdownNow();
+            maintenance.shutdownNow();
             runtime.close(); // stops the child JVMs too
             isolation.close();
             leakPaths.close();

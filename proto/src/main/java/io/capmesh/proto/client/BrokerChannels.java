@@ -16,7 +16,8 @@ import java.util.Map;
  * A call that finds its replica gone (UNAVAILABLE: refused, reset, or a replica that cannot read the store) is
  * tried again on another, up to five attempts within its deadline, so a replica that dies costs its callers nothing
  * but a retry. A call that repeating cannot harm (every one but Acquire) is also tried again on UNKNOWN, which
- * grpc-java's Netty transport reports ("channel closed") when the connection drops under a call (grpc-java#10120). (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
+ * grpc-java's Netty transport reports ("channel closed") when the connection drops under a call (grpc-java#10120).
+ * (A Release whose answer was lost may so answer NOT_FOUND: the lease is released either way.) (An Acquire whose answer was lost with its replica may so leave a second lease, unused until it
  * expires.) Names are looked up again whenever a connection drops, as grpc-java does on Kubernetes.
  */
 public final class BrokerChannels {

@@ -61,8 +61,7 @@ public final class CompiledPackages {
     public Compiled compiled(String packageSha256, SourceFiles source, String name) {
         Path jar = directory.resolve(key(packageSha256) + ".jar");
         try {
-            if (Files.isRegularFile(jar) && compiler.unchangedSince(compiledAgainst(jar))) {
-                touch(jar);
+            if (Files.isRegularFile(jar) && compiler.unchangedSince(compiledAgainst(jar)) && touch(jar)) {
                 return new Compiled(jar, 0);
             }
             long start = System.nanoTime();
@@ -83,12 +82,13 @@ public final class CompiledPackages {
         }
     }
 
-    /** Marks a cached jar used now, for the sweep; a file this process may not touch is still read. */
-    private void touch(Path jar) {
+    /** Marks a cached jar used now, for the sweep; false when it cannot be (gone, or not this process's). */
+    private boolean touch(Path jar) {
         try {
             Files.setLastModifiedTime(jar, FileTime.from(clock.instant()));
+            return true;
         } catch (IOException e) {
-            // the sweep may take it sooner: it is compiled again when next needed
+            return false; // compiled again, and written anew
         }
     }
 

@@ -76,6 +76,9 @@ public final class PackageReader {
     private final PackageVerifier signatures;
     /** Where source packages compile to, or null where none are taken. */
     private final CompiledPackages compiled;
+    /** Reads share the package files; the sweep takes them alone. */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock files =
+            new java.util.concurrent.locks.ReentrantReadWriteLock();
     /** Content hashes of the packages the service ships on its class path, trusted like the service's own code. */
     private final Set<String> shipped = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -136,7 +139,30 @@ public final class PackageReader {
         return read(in, name, null, true);
     }
 
+    /**
+     * Runs {@code work} while no package is being read: the sweep's deletions, which a read that finds a file (a
+     * compiled jar in the cache, a copy it replaces) must not meet halfway.
+     */
+    public <T> T whileNoneIsRead(java.util.function.Supplier<T> work) {
+        files.writeLock().lock();
+        try {
+            return work.get();
+        } finally {
+            files.writeLock().unlock();
+        }
+    }
+
     private ExtensionPackage read(InputStream in, String name, String expectedSha256, boolean fromService)
+            throws IOException {
+        files.readLock().lock();
+        try {
+            return readLocked(in, name, expectedSha256, fromService);
+        } finally {
+            files.readLock().unlock();
+        }
+    }
+
+    private ExtensionPackage readLocked(InputStream in, String name, String expectedSha256, boolean fromService)
             throws IOException {
         if (!Files.isDirectory(jarDirectory)) { // one stat: creating an existing directory costs an exception
             Files.createDirectories(jarDirectory);

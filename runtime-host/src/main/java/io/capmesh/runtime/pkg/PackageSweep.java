@@ -16,10 +16,11 @@ import java.util.stream.Stream;
 
 /**
  * The runtime's scheduled maintenance of what it keeps on disk for packages: the jars source packages compiled to
- * ({@link CompiledPackages}) and the copies of accepted packages, each removed once unused for a while. A file is
- * used when an extension loaded, hibernated or available for loading on demand has it, and a compiled jar is used
- * again each time a deploy or a restore finds it (its modification time). The store's own copies are not touched:
- * whatever was deployed stays deployed, and comes back from the store.
+ * ({@link CompiledPackages}) and the copies of accepted packages, each removed once unused for a while. A file's
+ * modification time is when it was last used: a read that writes or finds it sets it, and so does each sweep for
+ * the files an extension loaded, hibernated or available for loading on demand has then. The sweep runs while no
+ * package is being read. The store's own copies are not touched: whatever was deployed stays deployed, and comes
+ * back from the store.
  */
 public final class PackageSweep {
 
@@ -40,25 +41,42 @@ public final class PackageSweep {
         }
     }
 
+    private static final System.Logger LOG = System.getLogger(PackageSweep.class.getName());
+
     private final List<Path> directories;
     private final Supplier<Set<Path>> inUse;
+    private final PackageReader reader;
     private final Clock clock;
 
     /**
      * @param directories where package files are kept: the accepted jars' and the compiled ones'
      * @param inUse       the files extensions have now
+     * @param reader      whose reads the sweep waits out
      */
-    public PackageSweep(List<Path> directories, Supplier<Set<Path>> inUse, Clock clock) {
+    public PackageSweep(List<Path> directories, Supplier<Set<Path>> inUse, PackageReader reader, Clock clock) {
         this.directories = List.copyOf(directories);
         this.inUse = inUse;
+        this.reader = reader;
         this.clock = clock;
     }
 
     /** Removes the jars unused for longer than {@code unusedFor}; returns those it removed. */
     public List<Path> sweep(Duration unusedFor) {
-        Instant before = clock.instant().minus(unusedFor);
+        return reader.whileNoneIsRead(() -> sweepUnread(unusedFor));
+    }
+
+    private List<Path> sweepUnread(Duration unusedFor) {
+        Instant now = clock.instant();
+        Instant before = now.minus(unusedFor);
         Set<Path> used = inUse.get().stream().map(path -> path.toAbsolutePath().normalize())
                 .collect(java.util.stream.Collectors.toSet());
+        for (Path file : used) { // used now: so a version unloaded later is kept a whole period from then
+            try {
+                Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(now));
+            } catch (IOException e) {
+                // gone, or not this process's to touch: nothing the sweep would delete then
+            }
+        }
         List<Path> swept = new ArrayList<>();
         for (Path directory : directories) {
             if (!Files.isDirectory(directory)) {
@@ -74,6 +92,8 @@ public final class PackageSweep {
                         }
                     } catch (NoSuchFileException gone) {
                         // removed meanwhile
+                    } catch (IOException e) { // one file kept (its permissions, a lock) keeps no other
+                        LOG.log(System.Logger.Level.WARNING, "the sweep could not remove " + file + ": " + e);
                     }
                 }
             } catch (IOException e) {

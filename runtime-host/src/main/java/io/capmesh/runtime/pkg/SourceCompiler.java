@@ -20,8 +20,11 @@ import java.util.Map;
 import java.util.ResourceBundle;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.jdt.core.compiler.CategorizedProblem;
 import org.eclipse.jdt.core.compiler.CompilationProgress;
 import org.eclipse.jdt.internal.compiler.ClassFile;
@@ -53,9 +56,21 @@ public final class SourceCompiler {
     /** Packages that exported to everyone by a module of the JDK: what an extension may use of it. */
     private static final Set<String> JDK_EXPORTED = jdkExportedPackages();
 
-    /** The most diagnostics one answer lists: a status travels in a header, which clients take up to 8 KiB of. */
+    /**
+     * The most diagnostics one answer lists, and their size: a status travels in a header, which clients take up to
+     * 8 KiB of, percent-encoded.
+     */
     private static final int MAX_DIAGNOSTICS = 40;
-    private static final int MAX_DIAGNOSTICS_CHARS = 4_000;
+    private static final int MAX_DIAGNOSTICS_CHARS = 2_000;
+    private static final int MAX_DIAGNOSTIC_CHARS = 300;
+    /** Deeply nested sources recurse deeply in a compiler: room for them, on the compile's own thread. */
+    private static final long COMPILER_STACK = 16L << 20;
+
+    /**
+     * Part of the cache's key: raised whenever what a compiled jar holds changes for the same sources (how bundled
+     * jars merge, the compiler's options, the checks).
+     */
+    static final int FORMAT = 1;
 
     private final ClassLoader hostLoader;
     private final List<String> sharedPackages;
@@ -63,6 +78,7 @@ public final class SourceCompiler {
     private final String environment;
     /** Compiles at once: each takes a core, and a flood of them must not take the runtime's calls' cores. */
     private final Semaphore compiles = new Semaphore(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+    private final Map<String, String> hostDigests = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * What a compile made.
@@ -82,8 +98,8 @@ public final class SourceCompiler {
         this.hostLoader = hostLoader;
         this.sharedPackages = List.copyOf(sharedPackages);
         this.deadline = deadline;
-        this.environment = "ecj " + ecjVersion() + "; release " + RELEASE + "; java " + Runtime.version()
-                + "; shared " + this.sharedPackages;
+        this.environment = "format " + FORMAT + "; ecj " + ecjVersion() + "; release " + RELEASE + "; java "
+                + Runtime.version() + "; shared " + this.sharedPackages;
     }
 
     /**
@@ -109,17 +125,27 @@ public final class SourceCompiler {
             return false;
         }
         for (Map.Entry<String, String> type : compiledAgainst.entrySet()) {
-            byte[] bytes = read(hostLoader, type.getKey());
-            if (bytes == null || !sha256(bytes).equals(type.getValue())) {
+            if (!type.getValue().equals(hostDigest(type.getKey()))) {
                 return false;
             }
         }
         return true;
     }
 
+    /** A host class's digest; its bytes cannot change while this process runs, so each is read once. */
+    private String hostDigest(String entry) {
+        return hostDigests.computeIfAbsent(entry, name -> {
+            byte[] bytes = read(hostLoader, name);
+            return bytes == null ? "" : sha256(bytes);
+        });
+    }
+
     /**
      * Compiles the sources, or fails with INVALID_ARGUMENT listing the errors as {@code file:line:column: message},
-     * DEADLINE_EXCEEDED, or RESOURCE_EXHAUSTED when the runtime is busy compiling others.
+     * DEADLINE_EXCEEDED, or RESOURCE_EXHAUSTED when the runtime is busy compiling others. The compile runs on a
+     * thread of its own, so that its caller is answered at the deadline even when the compile is in a long step of
+     * one unit; the compile itself stops at its next check of the deadline, and until then keeps its share of the
+     * cores (a later one waits for it).
      *
      * @param sources  file name in the package to its text
      * @param bundled  class files the package bundles, by entry name ({@code com/acme/Lib.class})
@@ -127,21 +153,44 @@ public final class SourceCompiler {
      */
     public Output compile(Map<String, String> sources, Map<String, byte[]> bundled, String name) {
         long stopAt = System.nanoTime() + deadline.toNanos();
+        Deadline progress = new Deadline(stopAt);
         try {
             if (!compiles.tryAcquire(deadline.toNanos(), TimeUnit.NANOSECONDS)) {
                 throw Problem.exhausted(name + " was not compiled: this runtime is busy compiling "
                         + "other packages; try again").toException();
             }
+            CompletableFuture<Output> compiled = new CompletableFuture<>();
+            Thread compiler = new Thread(null, () -> {
+                try {
+                    compiled.complete(compileWithin(sources, bundled, name, progress));
+                } catch (Throwable e) {
+                    compiled.completeExceptionally(e);
+                } finally {
+                    compiles.release();
+                }
+            }, "capmesh-compile", COMPILER_STACK);
+            compiler.setDaemon(true);
+            compiler.start();
+            return compiled.get(Math.max(0, stopAt - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            progress.cancel();
+            throw timedOut(name);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException problem) {
+                throw problem;
+            }
+            throw new Problem(Status.Code.INTERNAL, name + " could not be compiled: " + e.getCause()).toException();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            progress.cancel();
             throw new Problem(Status.Code.CANCELLED, name + " was not compiled: the runtime is stopping")
                     .toException();
         }
-        try {
-            return compileWithin(sources, bundled, name, new Deadline(stopAt));
-        } finally {
-            compiles.release();
-        }
+    }
+
+    private Problem.ProblemException timedOut(String name) {
+        return new Problem(Status.Code.DEADLINE_EXCEEDED, name + " did not compile within " + describe(deadline)
+                + " (capmesh.runtime.compile-timeout); nothing was deployed").toException();
     }
 
     private Output compileWithin(Map<String, String> sources, Map<String, byte[]> bundled, String name,
@@ -166,8 +215,7 @@ public final class SourceCompiler {
             }
         }
         if (progress.isCanceled()) {
-            throw new Problem(Status.Code.DEADLINE_EXCEEDED, name + " did not compile within " + describe(deadline)
-                    + " (capmesh.runtime.compile-timeout); nothing was deployed").toException();
+            throw timedOut(name);
         }
         if (!errors.isEmpty()) {
             throw Problem.invalid(name + " does not compile (" + errors.size() + " error(s)):\n"
@@ -181,10 +229,12 @@ public final class SourceCompiler {
         StringBuilder listed = new StringBuilder();
         int shown = 0;
         for (String error : errors) {
-            if (shown == MAX_DIAGNOSTICS || listed.length() + error.length() > MAX_DIAGNOSTICS_CHARS) {
+            String line = error.length() > MAX_DIAGNOSTIC_CHARS ? error.substring(0, MAX_DIAGNOSTIC_CHARS) + "..."
+                    : error;
+            if (shown == MAX_DIAGNOSTICS || shown > 0 && listed.length() + line.length() > MAX_DIAGNOSTICS_CHARS) {
                 break;
             }
-            listed.append(shown++ == 0 ? "" : "\n").append(error);
+            listed.append(shown++ == 0 ? "" : "\n").append(line);
         }
         return shown < errors.size() ? listed + "\n... and " + (errors.size() - shown) + " more" : listed.toString();
     }
@@ -246,6 +296,10 @@ public final class SourceCompiler {
             if (isCanceled()) {
                 throw new Cancelled();
             }
+        }
+
+        void cancel() {
+            canceled = true;
         }
 
         @Override
@@ -312,7 +366,7 @@ public final class SourceCompiler {
         }
 
         synchronized Map<String, String> read() {
-            return Map.copyOf(read);
+            return java.util.Collections.unmodifiableMap(new TreeMap<>(read));
         }
 
         private NameEnvironmentAnswer find(String path) {
@@ -323,7 +377,7 @@ public final class SourceCompiler {
                 bytes = SourceCompiler.read(hostLoader, entry);
                 if (bytes != null) {
                     synchronized (this) {
-                        read.put(entry, sha256(bytes));
+                        read.put(entry, hostDigest(entry));
                     }
                 }
             } else {

@@ -173,7 +173,7 @@ public record SourceFiles(ExtensionManifest manifest, Map<String, String> source
                         resources.putIfAbsent(path, content);
                     }
                 }
-            } catch (IOException e) {
+            } catch (IOException | IllegalArgumentException e) { // the latter: an entry name that is not UTF-8
                 throw Problem.invalid(name + ": the bundled " + jar + " is not a readable jar (" + e.getMessage()
                         + ")").toException();
             }
