@@ -48,10 +48,7 @@ final class DeployCommand implements Callable<Integer> {
         ExtensionJar extension = pkg.read();
         BrokerAddress broker = target.broker();
         ChannelCredentials credentials = target.credentials();
-        List<Runtimes.Target> targets = runtime != null ? Runtimes.named(runtime, broker, credentials)
-                : Runtimes.ofTier(extension.manifest().flatMap(ExtensionJar.Manifest::tier)
-                        .filter(tier -> Runtimes.hasTier(tier, broker, credentials)).orElse("core"), broker,
-                        credentials);
+        List<Runtimes.Target> targets = Runtimes.forDeploy(runtime, extension, broker, credentials);
         List<Map<String, Object>> json = new ArrayList<>();
         Map<String, String> offers = new LinkedHashMap<>();
         Table table = Table.of("runtime", "extension", "version", "capabilities", "load");

@@ -126,10 +126,7 @@ final class DevCommand implements Callable<Integer> {
     }
 
     private List<Runtimes.Target> targets(ExtensionJar sources, ChannelCredentials credentials) {
-        BrokerAddress broker = target.broker();
-        return runtime != null ? Runtimes.named(runtime, broker, credentials)
-                : Runtimes.ofTier(sources.manifest().flatMap(ExtensionJar.Manifest::tier)
-                .filter(tier -> Runtimes.hasTier(tier, broker, credentials)).orElse("core"), broker, credentials);
+        return Runtimes.forDeploy(runtime, sources, target.broker(), credentials);
     }
 
     /**

@@ -63,6 +63,17 @@ final class Runtimes {
     }
 
     /** Whether some runtime of a tier is registered. */
+    /**
+     * Where a package deploys: the runtimes {@code runtime} names, or every runtime of the tier its first capability
+     * is named after (data for data.sql), or the core runtimes when there is no such tier.
+     */
+    static List<Target> forDeploy(String runtime, ExtensionJar extension, BrokerAddress broker,
+                                  ChannelCredentials credentials) {
+        return runtime != null ? named(runtime, broker, credentials)
+                : ofTier(extension.manifest().flatMap(ExtensionJar.Manifest::tier)
+                        .filter(tier -> hasTier(tier, broker, credentials)).orElse("core"), broker, credentials);
+    }
+
     static boolean hasTier(String tier, BrokerAddress broker, ChannelCredentials credentials) {
         return registered(broker, credentials).stream().anyMatch(r -> r.getRuntimeTier().equals(tier));
     }

@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -110,13 +108,8 @@ public final class CompiledPackages {
     }
 
     private String key(String packageSha256) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update((packageSha256 + "\n" + compiler.environment()).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return HexFormat.of().formatHex(PackageReader.sha256().digest((packageSha256 + "\n"
+                + compiler.environment()).getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
@@ -128,11 +121,7 @@ public final class CompiledPackages {
         ExtensionManifest manifest = source.manifest();
         List<String> exits = new ArrayList<>();
         classes.forEach((entry, bytes) -> PackageReader.forbiddenCalls(bytes, entry, exits));
-        if (!exits.isEmpty() && !manifest.processIsolation()) {
-            throw Problem.precondition(manifest.coordinates() + " in " + name + " would end the runtime's process: "
-                    + String.join(", ", exits) + ". Extensions loaded in-process must not exit the JVM; throw a"
-                    + " CapabilityException instead, or ask for \"isolation\": \"process\"").toException();
-        }
+        PackageReader.refuseExits(exits, manifest, name);
         List<String> intruding = java.util.stream.Stream.concat(classes.keySet().stream(),
                         source.bundled().keySet().stream()).map(entry -> entry.replace('/', '.'))
                 .filter(type -> compiler.sharedPackages().stream().anyMatch(type::startsWith)).sorted().toList();

@@ -322,11 +322,7 @@ public final class PackageReader {
                 forbiddenCalls(bytes, entry, forbidden);
             }
         });
-        if (!forbidden.isEmpty() && !manifest.processIsolation()) { // in a child JVM, an exit ends only the child
-            throw Problem.precondition(manifest.coordinates() + " in " + name + " would end the runtime's process: "
-                    + String.join(", ", forbidden) + ". Extensions loaded in-process must not exit the JVM; "
-                    + "throw a CapabilityException instead, or ask for \"isolation\": \"process\"").toException();
-        }
+        refuseExits(forbidden, manifest, name);
         return new Inspected(manifest, servedUnchanged ? lend(classes, jarManifest) : CheckedClasses.NONE, null);
     }
 
@@ -363,6 +359,15 @@ public final class PackageReader {
     private static String ownPackage(String entryClass) {
         int dot = entryClass.lastIndexOf('.');
         return dot < 0 ? "" : entryClass.substring(0, dot + 1).replace('.', '/');
+    }
+
+    /** Refuses the exit calls found, unless the extension runs in a child JVM, where an exit ends only the child. */
+    static void refuseExits(List<String> found, ExtensionManifest manifest, String name) {
+        if (!found.isEmpty() && !manifest.processIsolation()) {
+            throw Problem.precondition(manifest.coordinates() + " in " + name + " would end the runtime's process: "
+                    + String.join(", ", found) + ". Extensions loaded in-process must not exit the JVM; "
+                    + "throw a CapabilityException instead, or ask for \"isolation\": \"process\"").toException();
+        }
     }
 
     static void forbiddenCalls(byte[] classFile, String entry, List<String> found) {
